@@ -1,0 +1,19 @@
+"""The agent and its optimizer back-ends."""
+
+from .agent import Agent
+from .backends import BACKENDS, RandomBackend, SkoptBackend, make_backend
+from .base import Backend, Capabilities, Observation, Proposal
+from .space import Space
+
+__all__ = [
+    "Agent",
+    "BACKENDS",
+    "Backend",
+    "Capabilities",
+    "Observation",
+    "Proposal",
+    "RandomBackend",
+    "SkoptBackend",
+    "Space",
+    "make_backend",
+]

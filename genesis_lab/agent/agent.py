@@ -1,0 +1,116 @@
+"""The agent: configuration plus an append-only observation log.
+
+Its whole state is the campaign spec and the observations it ingested, so a
+crashed campaign rebuilds it by replaying the ledger; nothing is pickled.
+Proposal number ``k`` draws its randomness from ``default_rng([seed, k])``, so
+the same log gives the same proposals, whether the campaign ran in one go or
+was interrupted and resumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..spec import CampaignSpec
+from .backends import make_backend
+from .base import Backend, Observation, Proposal
+from .space import Space
+
+__all__ = ["Agent"]
+
+
+class Agent:
+    def __init__(self, campaign: CampaignSpec):
+        self.campaign = campaign
+        self.settings = campaign.optimizer
+        self.seed = campaign.seed
+        self.space = Space(campaign.parameters)
+        self.backend: Backend = make_backend(self.space, self.settings, self.seed)
+        self.observations: list[Observation] = []
+        self.n_suggested = 0
+        self._design: list[dict[str, Any]] | None = None
+
+    # ------------------------------------------------------------- state
+    def ingest(self, observations: Iterable[Observation]) -> None:
+        """Learn from finished experiments (in the order they finished)."""
+        self.observations.extend(observations)
+
+    def scalar(self, objectives: dict[str, float]) -> float:
+        """The value the back-end minimizes (the first objective, sign-flipped to minimize)."""
+        obj = self.campaign.objectives[0]
+        v = float(objectives[obj.name])
+        return -v if obj.goal == "maximize" else v
+
+    def training_data(self) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """Observed points and minimized values; infeasible points get a penalty.
+
+        A scientific failure is learned as "worse than anything seen": its value
+        is the worst feasible value plus the observed range, so the model steers
+        away without breaking its scale.
+        """
+        X, y, bad = [], [], []
+        for obs in self.observations:
+            if obs.feasible and obs.objectives:
+                v = self.scalar(obs.objectives)
+                if np.isfinite(v):
+                    X.append(obs.parameters)
+                    y.append(v)
+                    continue
+            bad.append(obs.parameters)
+        if bad:
+            if y:
+                worst, span = max(y), (max(y) - min(y)) or 1.0
+                penalty = worst + 0.5 * span
+            else:
+                penalty = 1.0
+            X += bad
+            y += [penalty] * len(bad)
+        return X, np.asarray(y, dtype=float)
+
+    # ------------------------------------------------------------- proposing
+    @property
+    def design(self) -> list[dict[str, Any]]:
+        if self._design is None:
+            if self.settings.model == "random":
+                self._design = []
+            else:
+                self._design = self.space.design(
+                    self.settings.initial_points, self.settings.initial_design, self.seed
+                )
+        return self._design
+
+    def suggest(self, n: int = 1, pending: Sequence[dict[str, Any]] = ()) -> list[Proposal]:
+        """``n`` proposals, avoiding the ``pending`` points still being measured."""
+        out: list[Proposal] = []
+        while len(out) < n:
+            k = self.n_suggested
+            if k < len(self.design):
+                out.append(Proposal(self.design[k], origin="initial"))
+                self.n_suggested += 1
+                continue
+            X, y = self.training_data()
+            rng = np.random.default_rng([self.seed, k])
+            busy = [*pending, *(p.parameters for p in out)]
+            if len(y) < 2 or np.ptp(y) == 0 and self.backend.name != "random":
+                new = [Proposal(self.space.random(rng), origin="random")]
+            else:
+                new = self.backend.propose(X, y, n - len(out), busy, rng)
+            out.extend(new)
+            self.n_suggested += len(new)
+        return out[:n]
+
+    def provenance(self) -> dict[str, Any]:
+        """What produced the next proposal: back-end, its version and configuration, seed."""
+        return {
+            "optimizer": self.backend.name,
+            "optimizer_version": self.backend.version,
+            "optimizer_config": {
+                **self.backend.config(),
+                "initial_points": self.settings.initial_points,
+                "initial_design": self.settings.initial_design,
+            },
+            "seed": self.seed,
+        }

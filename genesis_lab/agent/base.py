@@ -1,0 +1,81 @@
+"""The agent's vocabulary and the optimizer back-end contract."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .space import Space
+
+__all__ = ["Proposal", "Observation", "Capabilities", "Backend"]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A point the agent asks to be measured."""
+
+    parameters: dict[str, Any]
+    origin: str = "model"  # initial | model | random | manual | replicate
+    acquisition: float | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The outcome of one experiment, as the agent learns it.
+
+    ``feasible=False`` marks a scientific failure or an infeasible outcome: the
+    model learns to avoid the point. Infrastructure failures are never
+    observations.
+    """
+
+    parameters: dict[str, Any]
+    objectives: dict[str, float] = field(default_factory=dict)
+    feasible: bool = True
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    batch: bool = True
+    categorical: bool = True
+    multi_objective: bool = False
+    input_constraints: bool = False
+
+
+class Backend(ABC):
+    """An optimizer back-end: proposes points from the full data, minimizing ``y``.
+
+    Back-ends see the whole (replayed) data at every call, so their output is a
+    function of the observation log, the pending points and the generator:
+    nothing has to be saved to resume a campaign.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, space: Space, settings: Any, seed: int):
+        self.space = space
+        self.settings = settings
+        self.seed = seed
+
+    @property
+    def version(self) -> str:
+        from .. import __version__
+
+        return __version__
+
+    def config(self) -> dict[str, Any]:
+        return {"backend": self.name}
+
+    @abstractmethod
+    def propose(
+        self,
+        X: list[dict[str, Any]],
+        y: np.ndarray,
+        n: int,
+        pending: list[dict[str, Any]],
+        rng: np.random.Generator,
+    ) -> list[Proposal]:
+        """``n`` new points given observations ``X``/``y`` (minimized) and pending points."""

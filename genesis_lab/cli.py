@@ -1,0 +1,146 @@
+"""The ``genesis-lab`` command line.
+
+Every command is ``main(argv) -> exit status``, so tests call it directly.
+Results go to stdout (``--json`` for machines); progress and messages to
+stderr. Exit status: 0 done, 1 an instrument or run failure, 2 bad input
+(with a message naming the file, the field and the fix; no traceback),
+130 interrupted by Ctrl-C (the campaign can be resumed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import GenesisError, UserError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="genesis-lab",
+        description="Closed-loop Bayesian optimization of experiments, run by bluesky.",
+    )
+    p.add_argument("--version", action="version", version=f"genesis-lab {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a campaign file")
+    r.add_argument("campaign", help="campaign YAML file")
+    r.add_argument("--out", help="campaign directory to create (default: runs/NAME-TIME)")
+    r.add_argument("--max-experiments", type=_positive_int, metavar="N",
+                   help="budget of completed experiments (overrides the file)")
+    r.add_argument("--seed", type=int, help="seed (overrides the file)")
+    r.add_argument("--time-scale", type=_non_negative_float, metavar="X",
+                   help="simulated latencies x X (overrides the lab file; 0 = instant)")
+    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    r.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    r.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")
+
+    rs = sub.add_parser("resume", help="continue an interrupted campaign")
+    rs.add_argument("dir", help="campaign directory")
+    rs.add_argument("--time-scale", type=_non_negative_float, metavar="X")
+    rs.add_argument("--json", action="store_true")
+    rs.add_argument("--quiet", action="store_true")
+    rs.add_argument("--verbose", action="store_true")
+
+    s = sub.add_parser("status", help="counts and best experiment of a campaign")
+    s.add_argument("dir")
+    s.add_argument("--json", action="store_true")
+
+    e = sub.add_parser("export", help="write the experiments of a campaign")
+    e.add_argument("dir")
+    e.add_argument("--csv", required=True, metavar="FILE", help="CSV file to write ('-' = stdout)")
+
+    sh = sub.add_parser("show", help="one experiment's full record and documents")
+    sh.add_argument("dir")
+    sh.add_argument("experiment", type=_positive_int)
+    sh.add_argument("--json", action="store_true")
+
+    d = sub.add_parser("devices", help="connect every instrument of a lab and read it once")
+    d.add_argument("lab", help="lab YAML file")
+    d.add_argument("--json", action="store_true")
+    d.add_argument("--timeout", type=_non_negative_float, default=5.0)
+    return p
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} must be 1 or more")
+    return v
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"{v} must be 0 or more")
+    return v
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage and the problem
+        return int(exc.code or 0) and EXIT_USAGE
+    if not getattr(args, "verbose", False):
+        # failed runs are recorded in the ledger with their error; bluesky's own
+        # tracebacks of them would only drown the progress
+        logging.getLogger("bluesky").setLevel(logging.CRITICAL)
+    try:
+        from . import commands
+
+        return getattr(commands, f"cmd_{args.command}")(args)
+    except UserError as exc:
+        print(f"genesis-lab {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except GenesisError as exc:
+        print(f"genesis-lab {args.command}: failed: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("genesis-lab: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def write_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def write_csv(rows: list[dict[str, Any]], target: str) -> None:
+    fields: list[str] = []
+    for r in rows:
+        fields += [k for k in r if k not in fields]
+    fh = sys.stdout if target == "-" else open(target, "w", newline="", encoding="utf-8")
+    try:
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    finally:
+        if fh is not sys.stdout:
+            fh.close()
+
+
+def default_out(name: str) -> Path:
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Executors run one experiment plan and hand back its documents.
+
+:class:`EmbeddedExecutor` runs plans on an in-process bluesky ``RunEngine``.
+Every document is forwarded to a callback as it is emitted (the ledger stores
+it at once), and the outcome is classified so that the controller can tell an
+infrastructure fault (retry) from an instrument error or a refusal.
+
+Ctrl-C: the campaign installs :class:`StopRequest` for its whole life. A
+SIGINT sets the stop flag and, if a plan is running, hard-pauses the
+RunEngine; the executor then aborts the run (the stop document says
+``abort``) and reports ``interrupted``. A second SIGINT raises
+``KeyboardInterrupt`` as usual.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bluesky import RunEngine
+from bluesky.utils import FailedStatus, RunEngineInterrupted
+
+from devices.safety import EnvelopeViolation
+
+__all__ = ["EmbeddedExecutor", "RunOutcome", "StopRequest", "classify"]
+
+DocCallback = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class RunOutcome:
+    status: str  # "success" | "failed" | "interrupted"
+    uid: str | None = None
+    documents: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    error: str | None = None
+    failure_kind: str | None = None  # "infrastructure" | "instrument" | "refused"
+    retryable: bool = False
+
+
+class StopRequest:
+    """Campaign-wide SIGINT handling: the first Ctrl-C stops cleanly, the second at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._RE: RunEngine | None = None
+        self._previous: Any = None
+
+    def attach(self, RE: RunEngine) -> None:
+        self._RE = RE
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        RE = self._RE
+        if RE is not None and RE.state == "running":
+            threading.Thread(target=self._pause, args=(RE,), daemon=True).start()
+
+    @staticmethod
+    def _pause(RE: RunEngine) -> None:
+        try:
+            RE.request_pause(defer=False)
+        except Exception:
+            pass
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The instrument's own exception behind bluesky's wrappers."""
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, FailedStatus) and exc.args:
+            st = exc.args[0]
+            inner = st.exception() if hasattr(st, "exception") else None
+            if isinstance(inner, BaseException):
+                exc = inner
+                continue
+        nxt = exc.__cause__ or (exc.__context__ if not exc.__suppress_context__ else None)
+        if nxt is None:
+            break
+        exc = nxt
+    return exc
+
+
+def classify(exc: BaseException) -> tuple[str, str, bool]:
+    """(message, failure kind, retryable) for an exception raised by a run."""
+    root = _root(exc)
+    msg = f"{type(root).__name__}: {root}"
+    if isinstance(root, EnvelopeViolation):
+        return msg, "refused", False
+    retryable = bool(getattr(root, "retryable", False)) or isinstance(
+        root, TimeoutError | ConnectionError
+    )
+    return msg, ("infrastructure" if retryable else "instrument"), retryable
+
+
+class EmbeddedExecutor:
+    """Runs plans in this process on one RunEngine."""
+
+    kind = "embedded"
+
+    def __init__(self, stop: StopRequest | None = None):
+        self.RE = RunEngine({}, context_managers=[])
+        self.stop = stop or StopRequest()
+        self.stop.attach(self.RE)
+
+    def run(self, plan: Any, on_document: DocCallback | None = None) -> RunOutcome:
+        docs: list[tuple[str, dict[str, Any]]] = []
+
+        def collect(name: str, doc: dict[str, Any]) -> None:
+            docs.append((name, doc))
+            if on_document is not None:
+                on_document(name, doc)
+
+        token = self.RE.subscribe(collect)
+        try:
+            try:
+                self.RE(plan)
+            except RunEngineInterrupted:
+                self.RE.abort(reason="interrupted by the user (Ctrl-C)")
+                return RunOutcome("interrupted", _uid(docs), docs, "interrupted by the user")
+            except Exception as exc:
+                msg, kind, retryable = classify(exc)
+                return RunOutcome("failed", _uid(docs), docs, msg, kind, retryable)
+            if self.stop.requested and _exit_status(docs) not in (None, "success"):
+                return RunOutcome("interrupted", _uid(docs), docs, "interrupted by the user")
+            status = _exit_status(docs)
+            if status != "success":
+                return RunOutcome("failed", _uid(docs), docs, f"run ended with {status}", "instrument")
+            return RunOutcome("success", _uid(docs), docs)
+        finally:
+            self.RE.unsubscribe(token)
+
+    def close(self) -> None:
+        pass
+
+
+def _uid(docs: list[tuple[str, dict[str, Any]]]) -> str | None:
+    return next((d["uid"] for n, d in docs if n == "start"), None)
+
+
+def _exit_status(docs: list[tuple[str, dict[str, Any]]]) -> str | None:
+    return next((d.get("exit_status") for n, d in reversed(docs) if n == "stop"), None)

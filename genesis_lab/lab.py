@@ -1,0 +1,195 @@
+"""A lab built from its lab file: device instances, the safety envelope, reading names."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from devices.safety import Limit, SafetyEnvelope, guard
+
+from .errors import SpecError
+from .spec import CampaignSpec, CategoricalParameter, LabSpec
+
+__all__ = ["Lab", "import_object"]
+
+
+def import_object(path: str) -> Any:
+    """Import ``package.module.Name`` (or ``package.module:Name``)."""
+    if ":" in path:
+        mod_name, _, attr = path.partition(":")
+    else:
+        mod_name, _, attr = path.rpartition(".")
+    obj: Any = importlib.import_module(mod_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class Lab:
+    """The instruments of one lab file, instantiated and guarded."""
+
+    def __init__(self, spec: LabSpec, source: str, *, time_scale: float | None = None):
+        self.spec = spec
+        self.source = source
+        self.time_scale = spec.time_scale if time_scale is None else time_scale
+        self.devices: dict[str, Any] = {}
+        limits: dict[str, Limit] = {}
+        problems: list[str] = []
+        for name, dspec in spec.devices.items():
+            where = f"devices.{name}"
+            try:
+                cls = import_object(dspec.class_)
+            except (ImportError, AttributeError, ValueError) as exc:
+                problems.append(f"{where}.class: cannot import {dspec.class_!r} ({exc})")
+                continue
+            kwargs = dict(dspec.kwargs)
+            if "time_scale" not in kwargs and _accepts(cls, "time_scale"):
+                kwargs["time_scale"] = self.time_scale
+            try:
+                device = cls(name=name, **kwargs)
+            except Exception as exc:
+                problems.append(f"{where}.kwargs: {dspec.class_} rejected them: {exc}")
+                continue
+            self.devices[name] = device
+            settables = tuple(getattr(device, "settables", ()))
+            for comp in settables:
+                if comp not in dspec.limits:
+                    problems.append(
+                        f"{where}.limits: no limit for settable {comp!r}; add "
+                        f"limits.{comp}: [min, max]"
+                    )
+            for comp, lim in dspec.limits.items():
+                obj = _component(device, comp)
+                if obj is None or not hasattr(obj, "set"):
+                    allowed = ", ".join(settables) or "its settable components"
+                    problems.append(
+                        f"{where}.limits.{comp}: {name} has no settable {comp!r}; use {allowed}"
+                    )
+                    continue
+                rng = _physical_range(device, comp)
+                if rng and (lim.min < rng[0] or lim.max > rng[1]):
+                    problems.append(
+                        f"{where}.limits.{comp}: [{lim.min:g}, {lim.max:g}] goes beyond what the "
+                        f"instrument can do [{rng[0]:g}, {rng[1]:g}]; narrow it"
+                    )
+                    continue
+                limit = Limit(lim.min, lim.max, lim.max_step, tuple(map(tuple, lim.forbidden)))
+                limits[f"{name}.{comp}"] = limit
+                guard(obj, f"{name}.{comp}", limit)
+        if problems:
+            raise SpecError(source, problems)
+        self.envelope = SafetyEnvelope(limits)
+
+    # ------------------------------------------------------------ lookup
+    def component(self, target: str) -> Any:
+        dev, _, comp = target.partition(".")
+        return _component(self.devices[dev], comp)
+
+    def positions(self, targets: Iterable[str]) -> dict[str, float]:
+        """Current setpoints of numeric settables (for the max-step check)."""
+        out = {}
+        for t in targets:
+            try:
+                obj = self.component(t)
+                out[t] = float(obj.position if hasattr(obj, "position") else obj.get())
+            except Exception:
+                continue
+        return out
+
+    def reading_keys(self, device_names: Iterable[str]) -> dict[str, str]:
+        """Accepted names of every reading of these devices -> data key.
+
+        ``reactor.yield_pct`` and ``reactor_yield_pct`` both map to the
+        event's data key.
+        """
+        keys: dict[str, str] = {}
+        for name in device_names:
+            dev = self.devices[name]
+            for attr in getattr(dev, "read_attrs", []) or []:
+                sig = getattr(dev, attr)
+                if hasattr(sig, "read_attrs") and sig.read_attrs:
+                    continue  # a sub-device: its own signals are listed too
+                keys[f"{name}.{attr}"] = sig.name
+                keys[sig.name] = sig.name
+            if not getattr(dev, "read_attrs", None):  # a bare signal
+                keys[name] = dev.name
+        return keys
+
+    def check_campaign(self, campaign: CampaignSpec, source: str) -> None:
+        """Raise SpecError listing every mismatch between a campaign and this lab."""
+        problems: list[str] = []
+        have = ", ".join(self.devices)
+        for i, p in enumerate(campaign.parameters):
+            where = f"parameters[{i}] ({p.name})"
+            dev, _, comp = p.device.partition(".")
+            if dev not in self.devices:
+                problems.append(f"{where}.device: unknown device {dev!r}; the lab has: {have}")
+                continue
+            if p.device not in self.envelope:
+                settable = [t for t in self.envelope.limits if t.startswith(dev + ".")]
+                problems.append(
+                    f"{where}.device: {p.device!r} is not a settable with limits in the lab file; "
+                    f"use one of: {', '.join(settable) or '(none)'}"
+                )
+                continue
+            if isinstance(p, CategoricalParameter):
+                continue
+            lim = self.envelope.limits[p.device]
+            lo, hi = p.bounds
+            if lo < lim.low or hi > lim.high:
+                problems.append(
+                    f"{where}.bounds: [{lo:g}, {hi:g}] goes outside the hard limits of "
+                    f"{p.device} [{lim.low:g}, {lim.high:g}] in {self.source}; narrow the bounds"
+                )
+        for i, name in enumerate(campaign.measure):
+            if name not in self.devices:
+                problems.append(f"measure[{i}]: unknown device {name!r}; the lab has: {have}")
+        if problems:
+            raise SpecError(source, problems)
+
+    def connect(self, timeout: float = 5.0) -> dict[str, float]:
+        """Wait for every device to connect; returns seconds per device."""
+        took = {}
+        for name, dev in self.devices.items():
+            t0 = time.perf_counter()
+            if hasattr(dev, "wait_for_connection"):
+                dev.wait_for_connection(timeout=timeout)
+            took[name] = time.perf_counter() - t0
+        return took
+
+    def close(self) -> None:
+        for dev in self.devices.values():
+            try:
+                dev.destroy()
+            except Exception:
+                pass
+
+
+def _accepts(cls: type, kw: str) -> bool:
+    if getattr(cls, "_SIM_KWARGS", None) and kw in cls._SIM_KWARGS:
+        return True
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+    return kw in params
+
+
+def _component(device: Any, path: str) -> Any:
+    obj = device
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _physical_range(device: Any, comp: str) -> tuple[float, float] | None:
+    sim = getattr(device, "simulator", None)
+    spec = getattr(sim, "INPUTS", {}).get(comp) if sim is not None else None
+    return (spec.low, spec.high) if spec is not None else None
+
+

@@ -1,0 +1,402 @@
+"""The campaign store: one directory, one SQLite file, written ahead of motion.
+
+``DIR/ledger.sqlite`` holds
+- ``meta``: schema version, campaign name, and the campaign and lab files
+  exactly as they were run (the manifest);
+- ``experiments``: one row per experiment, with its status
+  (proposed → running → done | failed | aborted, or refused), parameters,
+  objectives, readings, run uid, error, timings and provenance;
+- ``documents``: every event-model document of every run, by run uid;
+- ``log``: every status transition, with its time: the decision log.
+
+SQLite runs in WAL mode with ``synchronous=FULL``; each transition is one
+transaction, so a crash at any instant leaves the last committed state. Readers
+(``status``, ``export``, ``show``) open the file read-only and never block the
+writer. Everything is JSON: nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import StoreError
+
+__all__ = ["Ledger", "Experiment", "STATUSES", "to_json"]
+
+SCHEMA_VERSION = 1
+STORE_FILE = "ledger.sqlite"
+STATUSES = ("proposed", "running", "done", "failed", "aborted", "refused")
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    objectives TEXT,
+    readings TEXT,
+    feasible INTEGER,
+    run_uid TEXT,
+    error TEXT,
+    failure_kind TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    acquisition REAL,
+    provenance TEXT,
+    proposed_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL
+);
+CREATE TABLE documents (
+    run_uid TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (run_uid, seq)
+);
+CREATE TABLE log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    experiment INTEGER,
+    event TEXT NOT NULL,
+    detail TEXT
+);
+"""
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, set | tuple):
+        return list(o)
+    if isinstance(o, bytes):
+        return o.decode("utf-8", "replace")
+    return repr(o)
+
+
+def _finite(o: Any) -> Any:
+    """JSON has no NaN/inf: store them as null."""
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    return o
+
+
+def to_json(o: Any) -> str:
+    return json.dumps(_finite(json.loads(json.dumps(o, default=_default))), allow_nan=False)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: int
+    status: str
+    origin: str
+    parameters: dict[str, Any]
+    objectives: dict[str, float | None]
+    readings: dict[str, Any]
+    feasible: bool | None
+    run_uid: str | None
+    error: str | None
+    failure_kind: str | None
+    attempts: int
+    acquisition: float | None
+    provenance: dict[str, Any]
+    proposed_at: float
+    started_at: float | None
+    finished_at: float | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Experiment:
+        def j(v: str | None) -> Any:
+            return json.loads(v) if v else {}
+
+        return cls(
+            id=row["id"],
+            status=row["status"],
+            origin=row["origin"],
+            parameters=j(row["parameters"]),
+            objectives=j(row["objectives"]),
+            readings=j(row["readings"]),
+            feasible=None if row["feasible"] is None else bool(row["feasible"]),
+            run_uid=row["run_uid"],
+            error=row["error"],
+            failure_kind=row["failure_kind"],
+            attempts=row["attempts"],
+            acquisition=row["acquisition"],
+            provenance=j(row["provenance"]),
+            proposed_at=row["proposed_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Ledger:
+    """Durable record of one campaign. Use :meth:`create` or :meth:`open`."""
+
+    def __init__(self, directory: Path, conn: sqlite3.Connection, readonly: bool):
+        self.directory = directory
+        self._conn = conn
+        self.readonly = readonly
+        # bluesky delivers documents from its event-loop thread: serialize access
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------ opening
+    @staticmethod
+    def is_campaign(directory: Path) -> bool:
+        return (Path(directory) / STORE_FILE).is_file()
+
+    @classmethod
+    def create(
+        cls, directory: str | Path, *, name: str, campaign_text: str, lab_text: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Ledger:
+        d = Path(directory)
+        if cls.is_campaign(d):
+            raise StoreError(
+                f"{d} already holds a campaign; continue it with 'genesis-lab resume {d}' "
+                "or choose another --out"
+            )
+        if d.exists() and (not d.is_dir() or any(d.iterdir())):
+            raise StoreError(
+                f"{d} exists and is not an empty directory; choose another --out (nothing written)"
+            )
+        d.mkdir(parents=True, exist_ok=True)
+        conn = cls._connect(d / STORE_FILE, readonly=False)
+        with conn:
+            conn.executescript(_SCHEMA)
+        meta = {
+            "schema_version": SCHEMA_VERSION,
+            "name": name,
+            "created": time.time(),
+            "campaign_yaml": campaign_text,
+            "lab_yaml": lab_text,
+            **(extra or {}),
+        }
+        with conn:
+            conn.executemany(
+                "INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()]
+            )
+        # the manifest, also as plain files for people to read
+        (d / "campaign.yaml").write_text(campaign_text, encoding="utf-8")
+        (d / "lab.yaml").write_text(lab_text, encoding="utf-8")
+        return cls(d, conn, readonly=False)
+
+    @classmethod
+    def open(cls, directory: str | Path, *, readonly: bool = True) -> Ledger:
+        d = Path(directory)
+        if not d.exists():
+            raise StoreError(f"{d} does not exist; give the --out directory of a campaign")
+        if not d.is_dir():
+            raise StoreError(f"{d} is not a directory; give the --out directory of a campaign")
+        path = d / STORE_FILE
+        if not path.is_file():
+            raise StoreError(
+                f"{d} is not a Genesis Lab campaign (no {STORE_FILE}); give the directory "
+                "that 'genesis-lab run --out' created"
+            )
+        try:
+            conn = cls._connect(path, readonly=readonly)
+            version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            conn.execute("SELECT count(*) FROM experiments").fetchone()
+            conn.execute("SELECT count(*) FROM documents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path} is corrupt or not a campaign store ({exc}); it was left untouched"
+            ) from None
+        if version is None or json.loads(version[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} has store schema {version and version[0]}, this Genesis Lab reads "
+                f"{SCHEMA_VERSION}; use the matching version"
+            )
+        if not readonly:
+            try:
+                ok = conn.execute("PRAGMA quick_check").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                ok = str(exc)
+            if ok != "ok":
+                raise StoreError(f"{path} failed its integrity check ({ok}); it was left untouched")
+        return cls(d, conn, readonly=readonly)
+
+    @staticmethod
+    def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+        if readonly:
+            conn = sqlite3.connect(
+                f"file:{path}?mode=ro", uri=True, timeout=10.0, check_same_thread=False
+            )
+        else:
+            conn = sqlite3.connect(
+                path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA busy_timeout = 10000")
+        if not readonly:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"{path}: cannot switch SQLite to WAL mode (got {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.isolation_level = "DEFERRED"
+        return conn
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ meta
+    def meta(self, key: str, default: Any = None) -> Any:
+        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value))
+            )
+
+    # ------------------------------------------------------------ transitions
+    def _log(self, experiment: int | None, event: str, detail: Any = None) -> None:
+        self._conn.execute(
+            "INSERT INTO log (time, experiment, event, detail) VALUES (?, ?, ?, ?)",
+            (time.time(), experiment, event, None if detail is None else to_json(detail)),
+        )
+
+    def propose(
+        self, parameters: Mapping[str, Any], *, origin: str, acquisition: float | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Record a proposal durably, before anything moves. Returns its id."""
+        now = time.time()
+        with self._lock, self._conn:
+            cur = self._conn.execute(
+                "INSERT INTO experiments (status, origin, parameters, acquisition, provenance,"
+                " proposed_at) VALUES ('proposed', ?, ?, ?, ?, ?)",
+                (origin, to_json(parameters), acquisition, to_json(provenance or {}), now),
+            )
+            eid = int(cur.lastrowid)
+            self._log(eid, "proposed", {"origin": origin, "parameters": parameters})
+        return eid
+
+    def start(self, eid: int) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE experiments SET status='running', started_at=?, attempts=attempts+1 "
+                "WHERE id=?",
+                (time.time(), eid),
+            )
+            self._log(eid, "running")
+
+    def finish(
+        self, eid: int, status: str, *, objectives: Mapping[str, Any] | None = None,
+        readings: Mapping[str, Any] | None = None, feasible: bool | None = None,
+        run_uid: str | None = None, error: str | None = None, failure_kind: str | None = None,
+    ) -> None:
+        """Settle an experiment: done, failed, aborted or refused."""
+        if status not in STATUSES[2:]:
+            raise ValueError(f"cannot finish with status {status!r}")
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE experiments SET status=?, objectives=?, readings=?, feasible=?,"
+                " run_uid=COALESCE(?, run_uid), error=?, failure_kind=?, finished_at=?"
+                " WHERE id=?",
+                (
+                    status,
+                    to_json(objectives or {}),
+                    to_json(readings or {}),
+                    None if feasible is None else int(feasible),
+                    run_uid,
+                    error,
+                    failure_kind,
+                    time.time(),
+                    eid,
+                ),
+            )
+            self._log(eid, status, {"error": error} if error else None)
+
+    def requeue(self, eid: int, reason: str) -> None:
+        """Put an aborted or interrupted experiment back to 'proposed' (it runs again)."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE experiments SET status='proposed', started_at=NULL, error=? WHERE id=?",
+                (reason, eid),
+            )
+            self._log(eid, "requeued", {"reason": reason})
+
+    def note(self, event: str, detail: Any = None, experiment: int | None = None) -> None:
+        with self._lock, self._conn:
+            self._log(experiment, event, detail)
+
+    # ------------------------------------------------------------ documents
+    def add_document(self, run_uid: str, name: str, doc: Mapping[str, Any]) -> None:
+        with self._lock, self._conn:
+            seq = self._conn.execute(
+                "SELECT COALESCE(MAX(seq), -1) + 1 FROM documents WHERE run_uid=?", (run_uid,)
+            ).fetchone()[0]
+            self._conn.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?)", (run_uid, seq, name, to_json(doc))
+            )
+
+    def documents(self, run_uid: str) -> list[tuple[str, dict[str, Any]]]:
+        rows = self._conn.execute(
+            "SELECT name, doc FROM documents WHERE run_uid=? ORDER BY seq", (run_uid,)
+        ).fetchall()
+        return [(r["name"], json.loads(r["doc"])) for r in rows]
+
+    def run_uids(self) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT run_uid FROM documents WHERE seq=0 ORDER BY rowid"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # ------------------------------------------------------------ queries
+    def experiments(self, status: str | None = None) -> list[Experiment]:
+        q, args = "SELECT * FROM experiments", ()
+        if status:
+            q, args = q + " WHERE status=?", (status,)
+        rows = self._conn.execute(q + " ORDER BY id", args).fetchall()
+        return [Experiment.from_row(r) for r in rows]
+
+    def experiment(self, eid: int) -> Experiment | None:
+        row = self._conn.execute("SELECT * FROM experiments WHERE id=?", (eid,)).fetchone()
+        return None if row is None else Experiment.from_row(row)
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(STATUSES, 0)
+        for status, n in self._conn.execute(
+            "SELECT status, COUNT(*) FROM experiments GROUP BY status"
+        ):
+            out[status] = n
+        return out
+
+    def log(self, experiment: int | None = None) -> Iterator[dict[str, Any]]:
+        q, args = "SELECT * FROM log", ()
+        if experiment is not None:
+            q, args = q + " WHERE experiment=?", (experiment,)
+        for r in self._conn.execute(q + " ORDER BY seq", args):
+            yield {
+                "time": r["time"],
+                "experiment": r["experiment"],
+                "event": r["event"],
+                "detail": json.loads(r["detail"]) if r["detail"] else None,
+            }

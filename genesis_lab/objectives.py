@@ -1,0 +1,179 @@
+"""Objectives from readings: a declared expression, or a function by import path.
+
+Expressions are parsed once and evaluated by a small AST walker (never
+``eval``). They may use numbers, + - * / // % **, parentheses, comparisons,
+the functions ``abs min max log log10 exp sqrt``, the constants ``pi`` and
+``e``, and readings written either ``device.component`` (``reactor.yield_pct``)
+or by their data key (``reactor_yield_pct``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .errors import SpecError
+from .spec import Objective
+
+__all__ = ["ObjectiveEvaluator", "compile_objective"]
+
+_BIN = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+}
+_UN = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_CMP = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+_FUNCS: dict[str, Callable[..., float]] = {
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "log": math.log,
+    "log10": math.log10,
+    "exp": math.exp,
+    "sqrt": math.sqrt,
+}
+_CONSTS = {"pi": math.pi, "e": math.e}
+
+
+def _dotted(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
+
+
+class ObjectiveEvaluator:
+    """One objective, compiled against the reading keys the lab provides."""
+
+    def __init__(self, spec: Objective, keys: Mapping[str, str], source: str):
+        """``keys`` maps every accepted reading name (``reactor.yield_pct`` and
+        ``reactor_yield_pct``) to its data key in the run's event."""
+        self.spec = spec
+        self.name = spec.name
+        self.goal = spec.goal
+        self._keys = dict(keys)
+        self._func: Callable[[dict[str, Any]], float] | None = None
+        self._tree: ast.AST | None = None
+        where = f"objectives[{spec.name}]"
+        if spec.function:
+            self._func = _import_function(spec.function, source, where)
+            self.inputs: list[str] = []
+            return
+        assert spec.expression is not None
+        try:
+            self._tree = ast.parse(spec.expression, mode="eval").body
+        except SyntaxError as exc:
+            raise SpecError(
+                source, f"{where}.expression: {spec.expression!r} is not an expression ({exc.msg})"
+            ) from None
+        self.inputs = sorted(self._check(self._tree, source, where))
+
+    def _check(self, node: ast.AST, source: str, where: str) -> set[str]:
+        name = _dotted(node)
+        if name is not None and isinstance(node, ast.Name | ast.Attribute):
+            if name in _CONSTS:
+                return set()
+            if name not in self._keys:
+                known = sorted(k for k in self._keys if "." in k)
+                raise SpecError(
+                    source,
+                    f"{where}.expression: unknown reading {name!r}; readings of the measured "
+                    f"devices are: {', '.join(known)}",
+                )
+            return {self._keys[name]}
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+            return set()
+        if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
+            return self._check(node.left, source, where) | self._check(node.right, source, where)
+        if isinstance(node, ast.UnaryOp) and type(node.op) in _UN:
+            return self._check(node.operand, source, where)
+        if isinstance(node, ast.Compare) and all(type(o) in _CMP for o in node.ops):
+            used = self._check(node.left, source, where)
+            for c in node.comparators:
+                used |= self._check(c, source, where)
+            return used
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _FUNCS
+            and not node.keywords
+        ):
+            used: set[str] = set()
+            for a in node.args:
+                used |= self._check(a, source, where)
+            return used
+        raise SpecError(
+            source,
+            f"{where}.expression: {ast.unparse(node)!r} is not allowed; use numbers, readings, "
+            f"+ - * / ** and {', '.join(_FUNCS)}",
+        )
+
+    def __call__(self, readings: Mapping[str, Any]) -> float:
+        if self._func is not None:
+            return float(self._func(dict(readings)))
+        assert self._tree is not None
+        return float(self._eval(self._tree, readings))
+
+    def _eval(self, node: ast.AST, r: Mapping[str, Any]) -> Any:
+        name = _dotted(node)
+        if name is not None and isinstance(node, ast.Name | ast.Attribute):
+            if name in _CONSTS:
+                return _CONSTS[name]
+            return float(r[self._keys[name]])
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.BinOp):
+            return _BIN[type(node.op)](self._eval(node.left, r), self._eval(node.right, r))
+        if isinstance(node, ast.UnaryOp):
+            return _UN[type(node.op)](self._eval(node.operand, r))
+        if isinstance(node, ast.Compare):
+            left = self._eval(node.left, r)
+            for op, comp in zip(node.ops, node.comparators, strict=True):
+                right = self._eval(comp, r)
+                if not _CMP[type(op)](left, right):
+                    return 0.0
+                left = right
+            return 1.0
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            return _FUNCS[node.func.id](*(self._eval(a, r) for a in node.args))
+        raise AssertionError(f"unchecked node {ast.dump(node)}")
+
+
+def _import_function(path: str, source: str, where: str) -> Callable[[dict[str, Any]], float]:
+    mod_name, _, attr = path.replace(":", ".").rpartition(".") if ":" not in path else (
+        path.partition(":")
+    )
+    try:
+        obj: Any = importlib.import_module(mod_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise SpecError(
+            source, f"{where}.function: cannot import {path!r} ({exc}); write module:function"
+        ) from None
+    if not callable(obj):
+        raise SpecError(source, f"{where}.function: {path!r} is not callable")
+    return obj
+
+
+def compile_objective(spec: Objective, keys: Mapping[str, str], source: str) -> ObjectiveEvaluator:
+    return ObjectiveEvaluator(spec, keys, source)

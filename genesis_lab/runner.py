@@ -1,0 +1,290 @@
+"""The closed loop: propose → record → check safety → run → extract → learn.
+
+:class:`CampaignRunner` drives one campaign against its ledger. ``run`` and
+``resume`` are the same loop; resume first settles what a crash left behind
+and rebuilds the agent by replaying the ledger.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from plans import experiment
+
+from .agent import Agent, Observation
+from .errors import GenesisError
+from .documents import readings_from_documents, run_completed
+from .executor import EmbeddedExecutor, RunOutcome, StopRequest
+from .lab import Lab
+from .ledger import Experiment, Ledger
+from .objectives import ObjectiveEvaluator
+from .provenance import static_provenance
+from .spec import CampaignSpec
+
+__all__ = ["CampaignRunner", "CampaignInterrupted", "StoreFailure", "best_experiment", "MODEL_ORIGINS"]
+
+MODEL_ORIGINS = ("initial", "model", "random")
+MAX_CONSECUTIVE_REFUSALS = 25
+
+
+class CampaignInterrupted(Exception):
+    """Ctrl-C: the ledger is consistent and the campaign can be resumed."""
+
+
+class StoreFailure(GenesisError):
+    """The ledger could not record a document: the campaign must stop, not go on blind."""
+
+
+@dataclass
+class Progress:
+    """What the CLI shows after each experiment."""
+
+    completed: int
+    budget: int
+    experiment: Experiment
+    best: Experiment | None
+
+
+def best_experiment(experiments: list[Experiment], campaign: CampaignSpec) -> Experiment | None:
+    obj = campaign.objectives[0]
+    done = [
+        e for e in experiments
+        if e.status == "done" and e.feasible is not False
+        and isinstance(e.objectives.get(obj.name), int | float)
+    ]
+    if not done:
+        return None
+    key = (lambda e: e.objectives[obj.name])
+    return max(done, key=key) if obj.goal == "maximize" else min(done, key=key)
+
+
+class CampaignRunner:
+    def __init__(
+        self,
+        campaign: CampaignSpec,
+        lab: Lab,
+        ledger: Ledger,
+        *,
+        budget: int | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        stop: StopRequest | None = None,
+    ):
+        self.campaign = campaign
+        self.lab = lab
+        self.ledger = ledger
+        self.budget = budget or ledger.meta("budget") or campaign.budget.experiments
+        self.on_progress = on_progress
+        self.stop = stop or StopRequest()
+        self.executor = EmbeddedExecutor(self.stop)
+        self.agent = Agent(campaign)
+        src = f"campaign {campaign.name}"
+        moved = {p.device.split(".")[0] for p in campaign.parameters}
+        self.keys = lab.reading_keys(dict.fromkeys([*campaign.measure, *sorted(moved)]))
+        self.objectives = [ObjectiveEvaluator(o, self.keys, src) for o in campaign.objectives]
+        self.detectors = [lab.devices[d] for d in campaign.measure]
+        self._static = static_provenance(lab)
+        self._refusals = 0
+
+    # ------------------------------------------------------------ state
+    def completed(self) -> int:
+        c = self.ledger.counts()
+        return c["done"] + c["failed"]
+
+    def replay(self) -> None:
+        """Rebuild the agent from the ledger (no pickle: configuration + log)."""
+        exps = self.ledger.experiments()
+        self.agent.n_suggested = sum(e.origin in MODEL_ORIGINS for e in exps)
+        self.agent.ingest(o for e in exps if (o := self._observation(e)) is not None)
+
+    def _observation(self, e: Experiment) -> Observation | None:
+        if e.status == "done":
+            return Observation(e.parameters, {k: v for k, v in e.objectives.items()},
+                               feasible=bool(e.feasible))
+        if e.status in ("failed", "refused") and e.failure_kind in ("scientific", "refused"):
+            return Observation(e.parameters, {}, feasible=False)
+        return None
+
+    def settle_interrupted(self) -> list[str]:
+        """After a crash: recover or requeue experiments left 'running'."""
+        notes = []
+        by_experiment: dict[int, list[str]] = {}
+        for uid in self.ledger.run_uids():
+            docs = self.ledger.documents(uid)
+            start = next((d for n, d in docs if n == "start"), {})
+            if start.get("campaign") == self.campaign.name and "experiment" in start:
+                by_experiment.setdefault(int(start["experiment"]), []).append(uid)
+        for e in self.ledger.experiments("running"):
+            uid = (by_experiment.get(e.id) or [None])[-1]
+            docs = self.ledger.documents(uid) if uid else []
+            if uid and run_completed(docs):
+                self._settle_success(e, uid, docs)
+                notes.append(f"experiment {e.id}: its run {uid[:8]} had completed; result recovered")
+            else:
+                self._abort_and_requeue(e, uid, "interrupted (process stopped mid-run)")
+                notes.append(f"experiment {e.id}: interrupted mid-run; aborted and re-queued")
+        return notes
+
+    def _abort_and_requeue(self, e: Experiment, uid: str | None, reason: str) -> None:
+        self.ledger.finish(e.id, "aborted", run_uid=uid, error=reason)
+        self.ledger.propose(e.parameters, origin="requeue", acquisition=e.acquisition,
+                            provenance={**e.provenance, "requeue_of": e.id})
+
+    # ------------------------------------------------------------ the loop
+    def stop_reason(self) -> str | None:
+        if self.completed() >= self.budget:
+            return f"budget of {self.budget} experiments reached"
+        wall = self.campaign.budget.wall_time
+        if wall is not None and time.time() - self.ledger.meta("created") >= wall:
+            return f"wall-time budget of {wall:g} s reached"
+        rules = self.campaign.stop
+        exps = self.ledger.experiments()
+        best = best_experiment(exps, self.campaign)
+        obj = self.campaign.objectives[0]
+        if rules.target is not None and best is not None:
+            v = best.objectives[obj.name]
+            if (v >= rules.target) if obj.goal == "maximize" else (v <= rules.target):
+                return f"target {obj.name} {rules.target:g} reached by experiment {best.id}"
+        streak = 0
+        for e in reversed(exps):
+            if e.status not in ("done", "failed"):
+                continue
+            if e.status == "done" or e.failure_kind == "scientific":
+                break
+            streak += 1
+        if streak >= self.campaign.max_consecutive_failures:
+            last = next(e for e in reversed(exps) if e.status == "failed")
+            return (f"stopped after {streak} instrument failures in a row (last: {last.error}); "
+                    "check the instruments, then 'genesis-lab resume'")
+        if rules.no_improvement and best is not None:
+            finished = [e for e in exps if e.status in ("done", "failed")]
+            since = sum(1 for e in finished if e.id > best.id)
+            if since >= rules.no_improvement:
+                return f"no improvement in {since} experiments"
+        return None
+
+    def run(self) -> str:
+        """Run until a stop rule holds. Returns the reason. Raises CampaignInterrupted."""
+        with self.stop:
+            while True:
+                if self.stop.requested:
+                    raise CampaignInterrupted()
+                reason = self.stop_reason()
+                if reason:
+                    self.ledger.set_meta("stop_reason", reason)
+                    self.ledger.note("stopped", {"reason": reason})
+                    return reason
+                if self._refusals >= MAX_CONSECUTIVE_REFUSALS:
+                    reason = (f"stopped: {self._refusals} proposals in a row were refused by the "
+                              "safety envelope; widen the limits or narrow the parameter bounds")
+                    self.ledger.set_meta("stop_reason", reason)
+                    return reason
+                self.execute(self._next_experiment())
+
+    def _next_experiment(self) -> Experiment:
+        queued = self.ledger.experiments("proposed")
+        if queued:
+            return queued[0]
+        proposal = self.agent.suggest(1)[0]
+        prov = {**self._static, **self.agent.provenance(),
+                "acquisition": proposal.acquisition, "proposal_index": self.agent.n_suggested - 1}
+        eid = self.ledger.propose(proposal.parameters, origin=proposal.origin,
+                                  acquisition=proposal.acquisition, provenance=prov)
+        exp = self.ledger.experiment(eid)
+        assert exp is not None
+        return exp
+
+    def execute(self, e: Experiment) -> None:
+        targets = {p.device: e.parameters[p.name] for p in self.campaign.parameters}
+        reasons = self.lab.envelope.check(targets, self.lab.positions(targets))
+        if reasons:
+            self._refusals += 1
+            self.ledger.finish(e.id, "refused", error="; ".join(reasons), failure_kind="refused",
+                               feasible=False)
+            self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
+            return
+        self._refusals = 0
+        for attempt in range(self.campaign.retries + 1):
+            if self.stop.requested:
+                raise CampaignInterrupted()
+            self.ledger.start(e.id)
+            self._store_error: BaseException | None = None
+            outcome = self.executor.run(self._plan(e, targets), self._store_document)
+            if self._store_error is not None:
+                raise StoreFailure(
+                    f"could not record a document of experiment {e.id} in {self.ledger.directory}:"
+                    f" {type(self._store_error).__name__}: {self._store_error}"
+                ) from self._store_error
+            if outcome.status == "interrupted":
+                self.ledger.finish(e.id, "aborted", run_uid=outcome.uid, error=outcome.error)
+                self.ledger.propose(e.parameters, origin="requeue", acquisition=e.acquisition,
+                                    provenance={**e.provenance, "requeue_of": e.id})
+                raise CampaignInterrupted()
+            if outcome.status == "success":
+                assert outcome.uid is not None
+                self._settle_success(e, outcome.uid, outcome.documents)
+                break
+            if outcome.retryable and attempt < self.campaign.retries:
+                self.ledger.note("retry", {"attempt": attempt + 1, "error": outcome.error,
+                                           "run_uid": outcome.uid}, experiment=e.id)
+                continue
+            self._settle_failure(e, outcome)
+            break
+        self._report(e.id)
+
+    def _plan(self, e: Experiment, targets: dict[str, Any]) -> Any:
+        moves = {self.lab.component(t): v for t, v in targets.items()}
+        md = {"campaign": self.campaign.name, "experiment": e.id, "proposal": e.parameters,
+              "origin": e.origin}
+        return experiment(moves, self.detectors, md=md, settle_time=self.campaign.settle_time)
+
+    def _store_document(self, name: str, doc: dict[str, Any]) -> None:
+        # one run at a time: every document belongs to the latest start
+        if name == "start":
+            self._run_uid = doc["uid"]
+        try:
+            self.ledger.add_document(self._run_uid, name, doc)
+        except BaseException as exc:
+            self._store_error = exc
+            raise
+
+    def _settle_success(self, e: Experiment, uid: str, docs: list[tuple[str, dict[str, Any]]]) -> None:
+        readings = readings_from_documents(docs)
+        objectives: dict[str, float] = {}
+        problems = []
+        for ev in self.objectives:
+            try:
+                v = ev(readings)
+            except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
+                v, _ = math.nan, problems.append(f"{ev.name}: {type(exc).__name__}: {exc}")
+            if not math.isfinite(v):
+                problems.append(f"{ev.name} is {v} (readings not finite or out of range)")
+            objectives[ev.name] = v
+        if problems:
+            self.ledger.finish(e.id, "failed", objectives=objectives, readings=readings,
+                               feasible=False, run_uid=uid, error="; ".join(problems),
+                               failure_kind="scientific")
+            self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
+            return
+        self.ledger.finish(e.id, "done", objectives=objectives, readings=readings, feasible=True,
+                           run_uid=uid)
+        self.agent.ingest([Observation(e.parameters, objectives, feasible=True)])
+
+    def _settle_failure(self, e: Experiment, outcome: RunOutcome) -> None:
+        kind = outcome.failure_kind or "instrument"
+        self.ledger.finish(e.id, "refused" if kind == "refused" else "failed",
+                           run_uid=outcome.uid, error=outcome.error, failure_kind=kind,
+                           feasible=False if kind == "refused" else None)
+        if kind == "refused":
+            self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
+
+    def _report(self, eid: int) -> None:
+        if self.on_progress is None:
+            return
+        exps = self.ledger.experiments()
+        e = next(x for x in exps if x.id == eid)
+        self.on_progress(Progress(self.completed(), self.budget, e,
+                                  best_experiment(exps, self.campaign)))

@@ -1,0 +1,61 @@
+"""Loading a campaign together with its lab, from files or from a store's manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import SpecError
+from .lab import Lab
+from .ledger import Ledger
+from .spec import CampaignSpec, LabSpec, load_campaign, load_lab
+from .spec._common import resolve, validate
+
+__all__ = ["CampaignFiles"]
+
+
+@dataclass
+class CampaignFiles:
+    """A validated campaign spec and lab spec, with their exact texts."""
+
+    campaign: CampaignSpec
+    campaign_text: str
+    campaign_source: str
+    lab_spec: LabSpec
+    lab_text: str
+    lab_source: str
+
+    @classmethod
+    def load(cls, path: str | Path) -> CampaignFiles:
+        p = Path(path)
+        campaign, text = load_campaign(p)
+        lab_path = resolve(p.resolve(), campaign.lab)
+        if not lab_path.exists():
+            raise SpecError(
+                f"campaign file {p}",
+                f"lab: the lab file {campaign.lab!r} does not exist (looked for {lab_path}); "
+                "the path is relative to the campaign file",
+            )
+        lab_spec, lab_text = load_lab(lab_path)
+        return cls(campaign, text, f"campaign file {p}", lab_spec, lab_text, f"lab file {lab_path}")
+
+    @classmethod
+    def from_store(cls, ledger: Ledger) -> CampaignFiles:
+        """The campaign and lab exactly as they were run (the store's manifest)."""
+        d = ledger.directory
+        ctext, ltext = ledger.meta("campaign_yaml"), ledger.meta("lab_yaml")
+        csrc, lsrc = f"campaign manifest in {d}", f"lab manifest in {d}"
+        campaign = validate(CampaignSpec, yaml.safe_load(ctext), csrc)
+        lab_spec = validate(LabSpec, yaml.safe_load(ltext), lsrc)
+        return cls(campaign, ctext, csrc, lab_spec, ltext, lsrc)
+
+    def build_lab(self, time_scale: float | None = None) -> Lab:
+        lab = Lab(self.lab_spec, self.lab_source, time_scale=time_scale)
+        try:
+            lab.check_campaign(self.campaign, self.campaign_source)
+        except Exception:
+            lab.close()
+            raise
+        return lab

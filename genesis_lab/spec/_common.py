@@ -1,0 +1,142 @@
+"""Shared pieces of the specification models: YAML loading and error wording."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import SpecError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base for every spec model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def load_yaml(path: Path, what: str) -> tuple[dict[str, Any], str]:
+    """Read a YAML mapping from ``path``; return it and the exact text."""
+    src = f"{what} file {path}"
+    if not path.exists():
+        raise SpecError(src, "the file does not exist; check the path")
+    if path.is_dir():
+        raise SpecError(src, "is a directory; give the path of a YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(src, f"cannot be read as UTF-8 text ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = ""
+        mark = getattr(exc, "problem_mark", None)
+        if mark is not None:
+            where = f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError(src, f"is not valid YAML{where}: {problem}; fix the syntax") from None
+    if data is None:
+        raise SpecError(src, f"is empty; write a {what} specification (see examples/)")
+    if not isinstance(data, dict):
+        raise SpecError(
+            src, f"must be a YAML mapping of keys to values, not a {type(data).__name__}"
+        )
+    return data, text
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """Walk ``model`` along ``loc`` (ignoring list indices and union tags) and
+    return the field names allowed at the parent of the last element."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = getattr(current, "model_fields", None)
+        if fields is None:
+            # a union tag ("float", "integer", ...) or a dict key: look it up by tag
+            current = _TAGGED.get(part, current)
+            continue
+        field = next((f for n, f in fields.items() if n == part or f.alias == part), None)
+        current = _model_in(field.annotation) if field is not None else None
+    fields = getattr(current, "model_fields", None)
+    if not fields:
+        return None
+    return sorted(f.alias or n for n, f in fields.items())
+
+
+_TAGGED: dict[str, type[BaseModel]] = {}
+
+
+def register_tag(tag: str, model: type[BaseModel]) -> None:
+    """Tell the error formatter which model a union tag (``type: float``) selects."""
+    _TAGGED[tag] = model
+
+
+def _model_in(annotation: Any) -> Any:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+    """Turn pydantic's errors into lines of 'field: problem; fix'."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        where = _loc(loc)
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(model, loc)
+            hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
+            lines.append(f"{where}: unknown key; remove it or fix its spelling{hint}")
+        elif kind == "missing":
+            lines.append(f"{where}: required but missing; add it")
+        elif kind == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            lines.append(
+                f"{where}: unknown {ctx.get('discriminator', 'tag')} "
+                f"{ctx.get('tag')!r}; use one of {ctx.get('expected_tags')}"
+            )
+        elif kind == "union_tag_not_found":
+            ctx = err.get("ctx", {})
+            lines.append(f"{where}: missing {ctx.get('discriminator', 'tag')}; add it")
+        else:
+            msg = err["msg"]
+            if msg.startswith("Value error, "):
+                msg = msg[len("Value error, ") :]
+            given = err.get("input")
+            shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
+            lines.append(f"{where}: {msg}{shown}")
+    return lines
+
+
+def validate(model: type[M], data: dict[str, Any], source: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(source, describe_validation_error(exc, model)) from None
+
+
+def resolve(base: Path, ref: str) -> Path:
+    p = Path(ref).expanduser()
+    return p if p.is_absolute() else (base.parent / p).resolve()

@@ -1,0 +1,242 @@
+"""The campaign file: what to vary, what to measure, what to optimize, and when to stop.
+
+Written by the researcher; see ``examples/reactor_campaign.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ._common import Strict, load_yaml, register_tag, validate
+
+__all__ = [
+    "FloatParameter",
+    "IntegerParameter",
+    "CategoricalParameter",
+    "Parameter",
+    "Objective",
+    "Budget",
+    "StopRules",
+    "OptimizerSettings",
+    "CampaignSpec",
+    "load_campaign",
+    "parse_duration",
+]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TARGET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+class _ParameterBase(Strict):
+    name: str
+    device: str = Field(description="the settable component it drives, as device.component")
+    units: str = ""
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _ident(cls, v: str) -> str:
+        if not _IDENT.match(v):
+            raise ValueError("must be an identifier (letters, digits, _), e.g. temperature")
+        return v
+
+    @field_validator("device")
+    @classmethod
+    def _target(cls, v: str) -> str:
+        if not _TARGET.match(v):
+            raise ValueError("must name a component as device.component, e.g. reactor.temperature")
+        return v
+
+
+class FloatParameter(_ParameterBase):
+    type: Literal["float"]
+    bounds: tuple[float, float]
+    prior: Literal["uniform", "log-uniform"] = "uniform"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FloatParameter:
+        lo, hi = self.bounds
+        if not lo < hi:
+            raise ValueError(f"bounds [{lo}, {hi}] must be [low, high] with low < high")
+        if self.prior == "log-uniform" and lo <= 0:
+            raise ValueError("a log-uniform parameter needs bounds above 0")
+        return self
+
+
+class IntegerParameter(_ParameterBase):
+    type: Literal["integer"]
+    bounds: tuple[int, int]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IntegerParameter:
+        lo, hi = self.bounds
+        if not lo < hi:
+            raise ValueError(f"bounds [{lo}, {hi}] must be [low, high] with low < high")
+        return self
+
+
+class CategoricalParameter(_ParameterBase):
+    type: Literal["categorical"]
+    choices: list[str | int | float] = Field(min_length=1)
+    descriptors: dict[str, list[float]] | None = Field(
+        default=None,
+        description="numeric descriptors per choice; the model uses them instead of one-hot",
+    )
+
+    @field_validator("choices")
+    @classmethod
+    def _distinct(cls, v: list[Any]) -> list[Any]:
+        if len(set(map(str, v))) != len(v):
+            raise ValueError("choices must be distinct")
+        return v
+
+    @model_validator(mode="after")
+    def _descriptors_cover(self) -> CategoricalParameter:
+        if self.descriptors is None:
+            return self
+        names = list(map(str, self.choices))
+        missing = [c for c in names if c not in self.descriptors]
+        extra = [c for c in self.descriptors if c not in names]
+        if missing or extra:
+            raise ValueError(
+                f"descriptors must have one entry per choice (missing {missing}, unknown {extra})"
+            )
+        lengths = {len(v) for v in self.descriptors.values()}
+        if len(lengths) != 1 or 0 in lengths:
+            raise ValueError("every choice needs the same, non-zero number of descriptors")
+        return self
+
+
+Parameter = Annotated[
+    FloatParameter | IntegerParameter | CategoricalParameter, Field(discriminator="type")
+]
+for _tag, _model in (
+    ("float", FloatParameter),
+    ("integer", IntegerParameter),
+    ("categorical", CategoricalParameter),
+):
+    register_tag(_tag, _model)
+
+
+class Objective(Strict):
+    """A named objective: a reading, an expression over readings, or a function."""
+
+    name: str
+    goal: Literal["minimize", "maximize"]
+    expression: str | None = Field(
+        default=None, description="e.g. reactor.yield_pct, or reactor.space_time_yield / 1000"
+    )
+    function: str | None = Field(
+        default=None, description="import path module:function taking the readings dict"
+    )
+    units: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _ident(cls, v: str) -> str:
+        if not _IDENT.match(v):
+            raise ValueError("must be an identifier (letters, digits, _), e.g. yield")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Objective:
+        if (self.expression is None) == (self.function is None):
+            raise ValueError("give exactly one of expression: or function:")
+        return self
+
+
+_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
+
+
+def parse_duration(v: Any) -> float:
+    """Seconds from a number or a string such as '90', '30 min', '2h', '1.5 d'."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]*)\s*", v.lower())
+        if m and m.group(2) in ("", *_UNITS):
+            return float(m.group(1)) * _UNITS.get(m.group(2), 1.0)
+    raise ValueError(f"{v!r} is not a duration; write seconds, or e.g. '30 min', '2h', '1 d'")
+
+
+class Budget(Strict):
+    experiments: int = Field(ge=1, description="completed (done + failed) experiments")
+    wall_time: float | None = Field(default=None, gt=0, description="seconds, or '2h'")
+
+    @field_validator("wall_time", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        return None if v is None else parse_duration(v)
+
+
+class StopRules(Strict):
+    target: float | None = Field(
+        default=None, description="stop once the (first) objective reaches this value"
+    )
+    no_improvement: int | None = Field(
+        default=None, ge=1, description="stop after this many experiments without improvement"
+    )
+
+
+class OptimizerSettings(Strict):
+    model: Literal["GP", "RF", "ET", "GBRT", "random"] = "GP"
+    acquisition: Literal["EI", "PI", "LCB", "gp_hedge"] = "EI"
+    initial_points: int = Field(default=8, ge=1)
+    initial_design: Literal["random", "sobol", "lhs"] = "sobol"
+    exploration: float = Field(
+        default=0.0, ge=0, description="more exploration when larger (xi for EI/PI, kappa for LCB)"
+    )
+    batch_size: int = Field(default=1, ge=1, description="proposals requested at once")
+
+
+class CampaignSpec(Strict):
+    name: str
+    description: str = ""
+    lab: str = Field(description="path of the lab file, relative to this campaign file")
+    seed: int = 0
+    parameters: list[Parameter] = Field(min_length=1)
+    measure: list[str] = Field(min_length=1, description="devices triggered and read")
+    objectives: list[Objective] = Field(min_length=1)
+    budget: Budget
+    stop: StopRules = Field(default_factory=StopRules)
+    optimizer: OptimizerSettings = Field(default_factory=OptimizerSettings)
+    settle_time: float = Field(default=0.0, ge=0, description="seconds to wait after moving")
+    retries: int = Field(
+        default=2, ge=0, description="retries of an infrastructure fault (timeout, disconnect)"
+    )
+    max_consecutive_failures: int = Field(
+        default=5, ge=1, description="stop the campaign after this many failures in a row"
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+            raise ValueError("use letters, digits, '.', '_' and '-' (it names the output folder)")
+        return v
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> CampaignSpec:
+        for what, names in (
+            ("parameters", [p.name for p in self.parameters]),
+            ("objectives", [o.name for o in self.objectives]),
+        ):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"{what}: names must be unique; repeated: {', '.join(dup)}")
+        targets = [p.device for p in self.parameters if p.device]
+        dup = sorted({t for t in targets if targets.count(t) > 1})
+        if dup:
+            raise ValueError(f"parameters: two parameters drive the same component: {dup}")
+        return self
+
+
+def load_campaign(path: str | Path) -> tuple[CampaignSpec, str]:
+    """Load and validate a campaign file. Returns the spec and the exact file text."""
+    p = Path(path)
+    data, text = load_yaml(p, "campaign")
+    return validate(CampaignSpec, data, f"campaign file {p}"), text

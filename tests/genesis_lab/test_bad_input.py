@@ -1,0 +1,217 @@
+"""Bad campaign files, lab files and arguments: exit 2, a message naming the
+field and the fix, no traceback, and nothing already recorded is lost."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from genesis_lab.cli import main
+from tests.conftest import edit_yaml
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _campaign(examples: Path) -> Path:
+    return examples / "reactor_campaign.yaml"
+
+
+def _lab(examples: Path) -> Path:
+    return examples / "sim_lab.yaml"
+
+
+CAMPAIGN_CASES = {
+    "unknown top-level key": (
+        lambda d: d.update(budjet={"experiments": 3}),
+        ["budjet", "unknown key", "allowed keys"],
+    ),
+    "unknown key in a parameter": (
+        lambda d: d["parameters"][0].update(bound=[1, 2]),
+        ["parameters[0]", "bound", "unknown key"],
+    ),
+    "bound outside the device limits": (
+        lambda d: d["parameters"][1].update(bounds=[30, 400]),
+        ["parameters[1]", "bounds", "hard limits", "reactor.temperature", "narrow"],
+    ),
+    "unknown device": (
+        lambda d: d["parameters"][0].update(device="reacter.residence_time"),
+        ["parameters[0]", "unknown device 'reacter'", "reactor"],
+    ),
+    "unknown component": (
+        lambda d: d["parameters"][0].update(device="reactor.flow"),
+        ["parameters[0]", "reactor.flow", "settable"],
+    ),
+    "categorical with no choices": (
+        lambda d: d["parameters"].append(
+            {"name": "solvent", "type": "categorical", "device": "reactor.x", "choices": []}
+        ),
+        ["parameters[4]", "choices", "at least 1"],
+    ),
+    "non-numeric bound": (
+        lambda d: d["parameters"][2].update(bounds=["one", 5]),
+        ["parameters[2]", "bounds", "number", "one"],
+    ),
+    "missing objectives": (lambda d: d.pop("objectives"), ["objectives", "missing", "add it"]),
+    "empty objectives": (lambda d: d.update(objectives=[]), ["objectives", "at least 1"]),
+    "objective on an unknown reading": (
+        lambda d: d["objectives"][0].update(expression="reactor.yeild_pct"),
+        ["objectives[yield]", "unknown reading", "reactor.yield_pct"],
+    ),
+    "objective with a disallowed expression": (
+        lambda d: d["objectives"][0].update(expression="__import__('os').system('true')"),
+        ["objectives[yield]", "not allowed"],
+    ),
+    "unknown optimizer model": (
+        lambda d: d["optimizer"].update(model="GPX"),
+        ["optimizer.model", "GP", "random"],
+    ),
+    "unknown parameter type": (
+        lambda d: d["parameters"][0].update(type="real"),
+        ["parameters[0]", "real", "float"],
+    ),
+    "reversed bounds": (
+        lambda d: d["parameters"][0].update(bounds=[30, 0.5]),
+        ["parameters[0]", "low < high"],
+    ),
+    "zero budget": (lambda d: d["budget"].update(experiments=0), ["budget.experiments"]),
+    "bad wall time": (lambda d: d["budget"].update(wall_time="soon"), ["budget.wall_time", "2h"]),
+    "unknown measured device": (lambda d: d.update(measure=["spectrometer"]), ["measure[0]"]),
+    "missing lab file": (lambda d: d.update(lab="nowhere.yaml"), ["lab", "nowhere.yaml"]),
+    "duplicate parameter names": (
+        lambda d: d["parameters"][1].update(name="residence_time"),
+        ["parameters", "unique", "residence_time"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CAMPAIGN_CASES))
+def test_bad_campaign_file(case, examples, tmp_path, capsys):
+    change, needles = CAMPAIGN_CASES[case]
+    path = edit_yaml(_campaign(examples), change)
+    code, out, err = run_cli(capsys, "run", path, "--out", tmp_path / "out", "--time-scale", 0)
+    assert code == 2, err
+    assert "Traceback" not in err and out == ""
+    assert str(path) in err
+    for needle in needles:
+        assert needle in err, f"{needle!r} missing from:\n{err}"
+    assert not (tmp_path / "out").exists(), "nothing may be written for a bad file"
+
+
+LAB_CASES = {
+    "missing limit for a settable": (
+        lambda d: d["devices"]["reactor"]["limits"].pop("equivalents"),
+        ["devices.reactor.limits", "equivalents", "add limits.equivalents: [min, max]"],
+    ),
+    "limit on a component that does not exist": (
+        lambda d: d["devices"]["reactor"]["limits"].update(flow=[0, 1]),
+        ["devices.reactor.limits.flow", "no settable"],
+    ),
+    "unimportable class": (
+        lambda d: d["devices"]["reactor"].update({"class": "devices.sim.FluxCapacitor"}),
+        ["devices.reactor.class", "cannot import", "FluxCapacitor"],
+    ),
+    "min above max": (
+        lambda d: d["devices"]["reactor"]["limits"].update(temperature={"min": 140, "max": 30}),
+        ["devices.reactor.limits.temperature", "must be below"],
+    ),
+    "limit wider than the instrument": (
+        lambda d: d["devices"]["reactor"]["limits"].update(temperature=[-50, 900]),
+        ["devices.reactor.limits.temperature", "beyond what the instrument can do"],
+    ),
+    "unknown device key": (
+        lambda d: d["devices"]["reactor"].update(limit={}),
+        ["devices.reactor.limit", "unknown key", "limits"],
+    ),
+    "bad kwargs": (
+        lambda d: d["devices"]["reactor"]["kwargs"].update(colour="red"),
+        ["devices.reactor.kwargs", "colour"],
+    ),
+    "no devices": (lambda d: d.update(devices={}), ["devices", "at least 1"]),
+    "negative time scale": (lambda d: d.update(time_scale=-1), ["time_scale"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LAB_CASES))
+def test_bad_lab_file(case, examples, tmp_path, capsys):
+    change, needles = LAB_CASES[case]
+    lab = edit_yaml(_lab(examples), change)
+    code, out, err = run_cli(capsys, "run", _campaign(examples), "--out", tmp_path / "out")
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert str(lab) in err
+    for needle in needles:
+        assert needle in err, f"{needle!r} missing from:\n{err}"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "content, needle",
+    [("", "is empty"), ("name: [unclosed\n", "not valid YAML at line"), ("- a\n- b\n", "mapping"),
+     ("\x00\xff", "not valid YAML")],
+)
+def test_unreadable_campaign_and_lab_files(content, needle, examples, tmp_path, capsys):
+    for target in (_campaign(examples), _lab(examples)):
+        saved = target.read_bytes()
+        target.write_text(content)
+        code, _, err = run_cli(capsys, "run", _campaign(examples), "--out", tmp_path / "o")
+        assert code == 2 and needle in err and "Traceback" not in err, err
+        assert str(target) in err
+        target.write_bytes(saved)
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["run"], "the following arguments are required: campaign"),
+        (["run", "c.yaml", "--max-experiments", "0"], "must be 1 or more"),
+        (["run", "c.yaml", "--max-experiments", "lots"], "not a whole number"),
+        (["run", "c.yaml", "--time-scale", "-2"], "must be 0 or more"),
+        (["fly"], "invalid choice"),
+        (["run", "does/not/exist.yaml"], "does not exist"),
+        (["status", "no/such/dir"], "does not exist"),
+    ],
+)
+def test_bad_arguments(argv, needle, capsys):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and needle in err and "Traceback" not in err, err
+
+
+def test_existing_campaign_is_never_overwritten(examples, tmp_path, capsys):
+    out = tmp_path / "camp"
+    code, _, err = run_cli(capsys, "run", _campaign(examples), "--out", out,
+                           "--max-experiments", 2, "--time-scale", 0, "--quiet")
+    assert code == 0, err
+    before = (out / "ledger.sqlite").read_bytes()
+    code, _, err = run_cli(capsys, "run", _campaign(examples), "--out", out, "--time-scale", 0)
+    assert code == 2 and "already holds a campaign" in err and "resume" in err
+    assert (out / "ledger.sqlite").read_bytes() == before
+
+
+def test_foreign_and_corrupt_directories(tmp_path, capsys):
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
+    for cmd in ("status", "export", "resume"):
+        extra = ["--csv", str(tmp_path / "x.csv")] if cmd == "export" else []
+        code, _, err = run_cli(capsys, cmd, foreign, *extra)
+        assert code == 2 and "not a Genesis Lab campaign" in err, err
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "ledger.sqlite").write_bytes(b"this is not sqlite" * 100)
+    saved = (corrupt / "ledger.sqlite").read_bytes()
+    for cmd in ("status", "resume"):
+        code, _, err = run_cli(capsys, cmd, corrupt)
+        assert code == 2 and "corrupt" in err and "Traceback" not in err, err
+    assert (corrupt / "ledger.sqlite").read_bytes() == saved
+    # a store in a non-empty foreign folder is refused too
+    code, _, err = run_cli(capsys, "run", Path(__file__).parents[2] / "examples" /
+                           "reactor_campaign.yaml", "--out", foreign, "--time-scale", 0)
+    assert code == 2 and "not an empty directory" in err
+    assert sorted(p.name for p in foreign.iterdir()) == ["cat.jpg"]

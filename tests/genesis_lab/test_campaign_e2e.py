@@ -1,0 +1,111 @@
+"""A whole campaign through the CLI on the simulated lab, and what it leaves on disk."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+
+import pytest
+
+from genesis_lab.cli import main
+from genesis_lab.ledger import Ledger
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def finished(examples, tmp_path, capsys):
+    out = tmp_path / "campaign"
+    code, stdout, err = run_cli(capsys, "run", examples / "reactor_campaign.yaml", "--out", out,
+                                "--max-experiments", 12, "--time-scale", 0)
+    assert code == 0, err
+    return out, stdout, err
+
+
+def test_run_prints_the_best_experiment_and_counts(finished):
+    out, stdout, err = finished
+    assert "best: experiment" in stdout and "yield =" in stdout
+    assert "12 completed of 12" in stdout
+    assert "budget of 12 experiments reached" in stdout
+    assert "Traceback" not in err
+
+
+def test_ledger_has_one_row_per_experiment_with_documents(finished):
+    out, _, _ = finished
+    with Ledger.open(out) as ledger:
+        exps = ledger.experiments()
+        assert [e.status for e in exps] == ["done"] * 12
+        assert [e.origin for e in exps] == ["initial"] * 8 + ["model"] * 4
+        for e in exps:
+            assert e.run_uid and 0 <= e.objectives["yield"] <= 100
+            assert e.readings["reactor_yield_pct"] == e.objectives["yield"]
+            names = [n for n, _ in ledger.documents(e.run_uid)]
+            assert names == ["start", "descriptor", "event", "stop"]
+            start = ledger.documents(e.run_uid)[0][1]
+            assert start["campaign"] == "reactor-yield" and start["experiment"] == e.id
+            assert start["proposal"] == e.parameters
+            assert e.proposed_at <= e.started_at <= e.finished_at
+            assert e.provenance["optimizer"] == "skopt" and e.provenance["seed"] == 7
+    # the manifest: the files exactly as run
+    assert (out / "campaign.yaml").read_text().startswith("# The README's demo")
+    assert "FlowReactor" in (out / "lab.yaml").read_text()
+    # WAL mode
+    conn = sqlite3.connect(out / "ledger.sqlite")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_status_json_and_csv_agree_with_the_ledger(finished, tmp_path, capsys):
+    out, _, _ = finished
+    code, stdout, _ = run_cli(capsys, "status", out, "--json")
+    assert code == 0
+    status = json.loads(stdout)
+    with Ledger.open(out) as ledger:
+        exps = ledger.experiments()
+    done = [e for e in exps if e.status == "done"]
+    best = max(done, key=lambda e: e.objectives["yield"])
+    assert status["campaign"] == "reactor-yield"
+    assert status["counts"]["done"] == len(done) == 12
+    assert status["counts"]["failed"] == 0
+    assert status["best"]["experiment"] == best.id
+    assert status["best"]["parameters"] == best.parameters
+    assert status["best"]["objectives"] == best.objectives
+
+    csv_path = tmp_path / "x.csv"
+    code, _, _ = run_cli(capsys, "export", out, "--csv", csv_path)
+    assert code == 0
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(exps)
+    for row, e in zip(rows, exps, strict=True):
+        assert int(row["experiment"]) == e.id and row["status"] == e.status
+        assert row["run_uid"] == e.run_uid
+        assert float(row["objective.yield"]) == pytest.approx(e.objectives["yield"])
+        for k, v in e.parameters.items():
+            assert float(row[f"param.{k}"]) == pytest.approx(v)
+
+
+def test_show_prints_the_record_and_documents(finished, capsys):
+    out, _, _ = finished
+    code, stdout, _ = run_cli(capsys, "show", out, 3, "--json")
+    assert code == 0
+    rec = json.loads(stdout)
+    assert rec["id"] == 3 and rec["status"] == "done"
+    (docs,) = rec["runs"].values()
+    assert [d["name"] for d in docs] == ["start", "descriptor", "event", "stop"]
+    assert [h["event"] for h in rec["history"]] == ["proposed", "running", "done"]
+    code, _, err = run_cli(capsys, "show", out, 99)
+    assert code == 2 and "has no experiment 99" in err
+
+
+def test_python_dash_m_entry_point(examples, tmp_path):
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "genesis_lab", "status", str(tmp_path / "nope")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "does not exist" in res.stderr

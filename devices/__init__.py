@@ -2,10 +2,14 @@
 
 from .safety import EnvelopeViolation, Limit, SafetyEnvelope, guard
 from .sim import (
+    ElectrolyteFormulation,
     FlowReactor,
+    RareEarthExtraction,
     SimReading,
     SimSetpoint,
     SimulatedInstrument,
+    ThinFilmDeposition,
+    XraySampleAlignment,
     sim_device_class,
 )
 
@@ -13,6 +17,7 @@ __all__ = [
     "ElectrolyteFormulation",
     "EnvelopeViolation",
     "FlowReactor",
+    "RareEarthExtraction",
     "Limit",
     "SafetyEnvelope",
     "SimReading",

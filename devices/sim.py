@@ -34,6 +34,7 @@ __all__ = [
     "ThinFilmDeposition",
     "XraySampleAlignment",
     "ElectrolyteFormulation",
+    "RareEarthExtraction",
 ]
 
 
@@ -171,9 +172,7 @@ def sim_device_class(sim_cls: type[Simulator], name: str | None = None) -> type[
 
 
 FlowReactor = sim_device_class(simulators.FlowReactor)
-if hasattr(simulators, "ThinFilmDeposition"):  # TEMP while simulators are being written
-    ThinFilmDeposition = sim_device_class(simulators.ThinFilmDeposition)
-if hasattr(simulators, "XraySampleAlignment"):
-    XraySampleAlignment = sim_device_class(simulators.XraySampleAlignment)
-if hasattr(simulators, "ElectrolyteFormulation"):
-    ElectrolyteFormulation = sim_device_class(simulators.ElectrolyteFormulation)
+ThinFilmDeposition = sim_device_class(simulators.ThinFilmDeposition)
+XraySampleAlignment = sim_device_class(simulators.XraySampleAlignment)
+ElectrolyteFormulation = sim_device_class(simulators.ElectrolyteFormulation)
+RareEarthExtraction = sim_device_class(simulators.RareEarthExtraction)

@@ -6,6 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bluesky.protocols import Triggerable
+
 from .lab import Lab
 from .spec import load_lab
 
@@ -37,8 +39,11 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                 row["connected"] = True
                 desc = dev.describe()
                 t0 = time.perf_counter()
+                if isinstance(dev, Triggerable):
+                    dev.trigger().wait(timeout=timeout)
                 reading = dev.read()
                 row["read_latency_ms"] = round((time.perf_counter() - t0) * 1000, 3)
+                row["triggered"] = isinstance(dev, Triggerable)
                 for key, d in desc.items():
                     row["readings"][key] = {
                         "value": reading.get(key, {}).get("value"),
@@ -58,7 +63,8 @@ def print_inventory(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     t = Table(title="instruments")
-    for col in ("name", "class", "kind", "connected", "settables (limits)", "readings", "read ms"):
+    for col in ("name", "class", "kind", "connected", "settables [limits]", "readings",
+                "trigger+read ms"):
         t.add_column(col)
     for r in rows:
         sets = "\n".join(f"{k} [{v['min']:g}, {v['max']:g}]" for k, v in r["settables"].items())

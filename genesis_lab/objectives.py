@@ -19,7 +19,7 @@ from typing import Any
 from .errors import SpecError
 from .spec import Objective
 
-__all__ = ["ObjectiveEvaluator", "compile_objective"]
+__all__ = ["ObjectiveEvaluator", "compile_objectives"]
 
 _BIN = {
     ast.Add: operator.add,
@@ -175,5 +175,9 @@ def _import_function(path: str, source: str, where: str) -> Callable[[dict[str, 
     return obj
 
 
-def compile_objective(spec: Objective, keys: Mapping[str, str], source: str) -> ObjectiveEvaluator:
-    return ObjectiveEvaluator(spec, keys, source)
+def compile_objectives(campaign: Any, lab: Any, source: str) -> list[ObjectiveEvaluator]:
+    """Compile every objective of ``campaign`` against the readings of its
+    measured and moved devices; raises SpecError naming ``source``."""
+    moved = sorted({p.device.split(".")[0] for p in campaign.parameters})
+    keys = lab.reading_keys(dict.fromkeys([*campaign.measure, *moved]))
+    return [ObjectiveEvaluator(o, keys, source) for o in campaign.objectives]

@@ -21,7 +21,7 @@ from .documents import readings_from_documents, run_completed
 from .executor import EmbeddedExecutor, RunOutcome, StopRequest
 from .lab import Lab
 from .ledger import Experiment, Ledger
-from .objectives import ObjectiveEvaluator
+from .objectives import compile_objectives
 from .provenance import static_provenance
 from .spec import CampaignSpec
 
@@ -81,10 +81,7 @@ class CampaignRunner:
         self.stop = stop or StopRequest()
         self.executor = EmbeddedExecutor(self.stop)
         self.agent = Agent(campaign)
-        src = f"campaign {campaign.name}"
-        moved = {p.device.split(".")[0] for p in campaign.parameters}
-        self.keys = lab.reading_keys(dict.fromkeys([*campaign.measure, *sorted(moved)]))
-        self.objectives = [ObjectiveEvaluator(o, self.keys, src) for o in campaign.objectives]
+        self.objectives = compile_objectives(campaign, lab, f"campaign {campaign.name}")
         self.detectors = [lab.devices[d] for d in campaign.measure]
         self._static = static_provenance(lab)
         self._refusals = 0

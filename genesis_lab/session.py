@@ -10,6 +10,7 @@ import yaml
 from .errors import SpecError
 from .lab import Lab
 from .ledger import Ledger
+from .objectives import compile_objectives
 from .spec import CampaignSpec, LabSpec, load_campaign, load_lab
 from .spec._common import resolve, validate
 
@@ -55,6 +56,7 @@ class CampaignFiles:
         lab = Lab(self.lab_spec, self.lab_source, time_scale=time_scale)
         try:
             lab.check_campaign(self.campaign, self.campaign_source)
+            compile_objectives(self.campaign, lab, self.campaign_source)
         except Exception:
             lab.close()
             raise

@@ -1,15 +1,23 @@
 """Genesis Lab instrument simulators: pure numpy/scipy models of laboratory
 instruments with a virtual clock, noise, drift, consumables and injected faults.
 
-No control-system dependencies (no bluesky/ophyd): the device layer wraps these.
+Only numpy and scipy are used; the control-system device layer wraps these models.
 """
 
 from .base import SATURATED_VALUE, Clock, Input, Output, Simulator
+from .electrolyte import ElectrolyteFormulation
+from .extraction import RareEarthExtraction
 from .faults import FAULT_KINDS, FaultPlan, InstrumentDisconnected, InstrumentFault, InstrumentTimeout
 from .reactor import FlowReactor
+from .thin_film import ThinFilmDeposition
+from .xray import XraySampleAlignment
 
 SIMULATORS: dict[str, type[Simulator]] = {
     "flow_reactor": FlowReactor,
+    "thin_film": ThinFilmDeposition,
+    "xray_alignment": XraySampleAlignment,
+    "electrolyte": ElectrolyteFormulation,
+    "rare_earth_extraction": RareEarthExtraction,
 }
 
 __all__ = [
@@ -17,6 +25,7 @@ __all__ = [
     "SATURATED_VALUE",
     "SIMULATORS",
     "Clock",
+    "ElectrolyteFormulation",
     "FaultPlan",
     "FlowReactor",
     "Input",
@@ -24,5 +33,8 @@ __all__ = [
     "InstrumentFault",
     "InstrumentTimeout",
     "Output",
+    "RareEarthExtraction",
     "Simulator",
+    "ThinFilmDeposition",
+    "XraySampleAlignment",
 ]

@@ -15,14 +15,17 @@ Everything is seeded, so the result is deterministic.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from typing import Callable
+import types
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy import optimize
 from scipy.stats import qmc
 
-__all__ = ["find_optimum"]
+__all__ = ["cached_optimum", "find_optimum", "seeded_classmethod"]
 
 Objective = Callable[[np.ndarray], np.ndarray]
 
@@ -100,7 +103,7 @@ def find_optimum(
         grad = np.where(denom > 0, (vals[1 : d + 1] - vals[d + 1 :]) / np.where(denom > 0, denom, 1.0), 0.0)
         return float(vals[0]), grad
 
-    for zc, vc in zip(centers, center_v):
+    for zc, vc in zip(centers, center_v, strict=True):
         if vc < best_v:
             best_z, best_v = zc.copy(), float(vc)
         if not np.isfinite(vc):
@@ -115,3 +118,33 @@ def find_optimum(
 
     x = low + best_z * span
     return x, float(np.asarray(f(x[None, :]), dtype=float)[0])
+
+
+class seeded_classmethod:
+    """Like ``classmethod``, but when called on an instance the ``seed`` keyword
+    defaults to that instance's seed (so instruments with seeded hidden
+    parameters report *their* optimum)."""
+
+    def __init__(self, func: Any) -> None:
+        self.__func__ = func
+        functools.update_wrapper(self, func)
+
+    def __get__(self, obj: Any, cls: type | None = None) -> Any:
+        if obj is None:
+            return types.MethodType(self.__func__, cls)
+        return functools.partial(self.__func__, type(obj), seed=obj.seed)
+
+
+@functools.lru_cache(maxsize=256)
+def cached_optimum(cls: Any, output: str, goal: str, seed: int) -> tuple[tuple[float, ...], float]:
+    """Optimum of ``cls``'s noise-free model for ``output`` (cached per class, output, goal, seed)."""
+    names = list(cls.INPUTS)
+    low = np.array([cls.INPUTS[n].low for n in names], dtype=float)
+    high = np.array([cls.INPUTS[n].high for n in names], dtype=float)
+    hidden = cls._hidden_params(seed)
+
+    def f(x: np.ndarray) -> np.ndarray:
+        return np.asarray(cls._evaluate(hidden, dict(zip(names, x.T, strict=True)))[output], dtype=float)
+
+    x, value = find_optimum(f, low, high, maximize=(goal == "maximize"))
+    return tuple(float(v) for v in x), value

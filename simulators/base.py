@@ -54,128 +54,22 @@ clock is a single sequential timeline).
 
 from __future__ import annotations
 
-import functools
 import math
 import threading
-import time
-import types
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, ClassVar, Literal, Mapping
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from ._optimum import find_optimum
+from ._optimum import cached_optimum, seeded_classmethod
+from .core import Clock, Input, Output
 from .faults import FaultPlan, InstrumentDisconnected, InstrumentFault, InstrumentTimeout
 
 __all__ = ["SATURATED_VALUE", "Clock", "Input", "Output", "Simulator"]
 
 #: Reading reported by a ``"saturate"`` fault for an output without a finite saturation.
 SATURATED_VALUE: float = 1e30
-
-
-@dataclass(frozen=True)
-class Input:
-    """A settable of the instrument.
-
-    ``low``/``high`` is the instrument's own physical range (the model is valid
-    there); ``max_rate`` is the actuation speed in units per lab second (used for
-    the latency of ``set()``).
-    """
-
-    units: str
-    low: float
-    high: float
-    default: float
-    description: str = ""
-    max_rate: float = math.inf
-
-    def __post_init__(self) -> None:
-        if not (self.low <= self.default <= self.high):
-            raise ValueError(f"default {self.default} outside [{self.low}, {self.high}]")
-        if not self.max_rate > 0:
-            raise ValueError("max_rate must be > 0")
-
-
-@dataclass(frozen=True)
-class Output:
-    """A reading of the instrument.
-
-    ``noise``: nominal *absolute* measurement noise standard deviation, in the
-    output's units, multiplied by the simulator's noise factor (an instrument may
-    document a different law, e.g. Poisson counting).  ``saturation``: the
-    detector saturates (readings are clipped) here.  ``drift``: typical size of
-    the slow drift, in output units per lab hour, multiplied by the drift factor.
-    """
-
-    units: str
-    description: str = ""
-    noise: float = 0.0
-    saturation: float = math.inf
-    drift: float = 0.0
-
-
-class Clock:
-    """Virtual lab clock.
-
-    ``now()`` is lab time in seconds (deterministic, advanced only by
-    ``advance()``).  ``advance(lab_seconds)`` adds to lab time and really sleeps
-    ``lab_seconds * time_scale`` wall seconds (``time_scale=0`` -> no sleeping,
-    for CI; 1 -> realistic).
-    """
-
-    def __init__(self, time_scale: float = 0.0, start: float = 0.0) -> None:
-        if not (time_scale >= 0 and math.isfinite(time_scale)):
-            raise ValueError(f"time_scale must be a finite number >= 0, got {time_scale!r}")
-        self.time_scale = float(time_scale)
-        self._now = float(start)
-        self._lock = threading.Lock()
-
-    def now(self) -> float:
-        """Current lab time in seconds."""
-        return self._now
-
-    def advance(self, lab_seconds: float) -> None:
-        """Let ``lab_seconds`` (>= 0) of lab time pass (sleeping ``lab_seconds * time_scale`` wall s)."""
-        lab_seconds = float(lab_seconds)
-        if not (lab_seconds >= 0 and math.isfinite(lab_seconds)):
-            raise ValueError(f"lab_seconds must be a finite number >= 0, got {lab_seconds!r}")
-        with self._lock:
-            self._now += lab_seconds
-        if self.time_scale > 0 and lab_seconds > 0:
-            time.sleep(lab_seconds * self.time_scale)
-
-    def __repr__(self) -> str:
-        return f"Clock(now={self._now:.3f}, time_scale={self.time_scale})"
-
-
-class _seeded_classmethod:
-    """Like ``classmethod``, but when called on an instance the ``seed`` keyword
-    defaults to that instance's seed (so instruments with seeded hidden
-    parameters report *their* optimum)."""
-
-    def __init__(self, func: Any) -> None:
-        self.__func__ = func
-        functools.update_wrapper(self, func)
-
-    def __get__(self, obj: Any, cls: type | None = None) -> Any:
-        if obj is None:
-            return types.MethodType(self.__func__, cls)
-        return functools.partial(self.__func__, type(obj), seed=obj.seed)
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_optimum(cls: type, output: str, goal: str, seed: int) -> tuple[tuple[float, ...], float]:
-    names = list(cls.INPUTS)
-    low = np.array([cls.INPUTS[n].low for n in names], dtype=float)
-    high = np.array([cls.INPUTS[n].high for n in names], dtype=float)
-    hidden = cls._hidden_params(seed)
-
-    def f(x: np.ndarray) -> np.ndarray:
-        return np.asarray(cls._evaluate(hidden, dict(zip(names, x.T)))[output], dtype=float)
-
-    x, value = find_optimum(f, low, high, maximize=(goal == "maximize"))
-    return tuple(float(v) for v in x), value
 
 
 class Simulator:
@@ -300,7 +194,7 @@ class Simulator:
         arrays = np.broadcast_arrays(*arrays)
         shape = arrays[0].shape
         with np.errstate(all="ignore"):
-            out = cls._model(dict(zip(cls.INPUTS, arrays)), hidden)
+            out = cls._model(dict(zip(cls.INPUTS, arrays, strict=True)), hidden)
         if shape == ():
             return {k: float(out[k]) for k in cls.OUTPUTS}
         return {k: np.array(np.broadcast_to(out[k], shape), dtype=float) for k in cls.OUTPUTS}
@@ -321,7 +215,7 @@ class Simulator:
         """Amount of each consumable one measure() at the current setpoints uses."""
         return {}
 
-    @_seeded_classmethod
+    @seeded_classmethod
     def optimum(
         cls, output: str, goal: Literal["maximize", "minimize"] = "maximize", *, seed: int = 0
     ) -> tuple[dict[str, float], float]:
@@ -336,8 +230,8 @@ class Simulator:
             raise KeyError(f"unknown output {output!r}; outputs: {', '.join(cls.OUTPUTS)}")
         if goal not in ("maximize", "minimize"):
             raise ValueError(f"goal must be 'maximize' or 'minimize', got {goal!r}")
-        x, value = _cached_optimum(cls, output, goal, int(seed) if cls.SEEDED_TRUTH else 0)
-        return cls._normalise_point(dict(zip(cls.INPUTS, x))), value
+        x, value = cached_optimum(cls, output, goal, int(seed) if cls.SEEDED_TRUTH else 0)
+        return cls._normalise_point(dict(zip(cls.INPUTS, x, strict=True))), value
 
     @classmethod
     def _normalise_point(cls, point: dict[str, float]) -> dict[str, float]:
@@ -375,7 +269,9 @@ class Simulator:
         with self._lock:
             self._reconnect()
             if name not in self.INPUTS:
-                raise KeyError(f"unknown input {name!r} for {type(self).__name__}; valid inputs: {', '.join(self.INPUTS)}")
+                raise KeyError(
+                    f"unknown input {name!r} for {type(self).__name__}; valid inputs: {', '.join(self.INPUTS)}"
+                )
             inp = self.INPUTS[name]
             value = float(value)
             if not (math.isfinite(value) and inp.low <= value <= inp.high):
@@ -383,7 +279,11 @@ class Simulator:
             if self._current_fault() == "set_error":
                 self.clock.advance(self.SETTLE_TIME)
                 self._end_attempt(self.experiment)
-                raise InstrumentFault(f"{type(self).__name__}: failed to set {name} (injected set_error)", kind="set_error", retryable=True)
+                raise InstrumentFault(
+                    f"{type(self).__name__}: failed to set {name} (injected set_error)",
+                    kind="set_error",
+                    retryable=True,
+                )
             delta = abs(value - self._setpoints[name])
             self.clock.advance(delta / inp.max_rate + self.SETTLE_TIME)
             self._setpoints[name] = value
@@ -403,7 +303,8 @@ class Simulator:
                 if amount > self._remaining[cname] + 1e-12:
                     units = self.CONSUMABLES[cname][0]
                     raise InstrumentFault(
-                        f"out of {cname}; refill ({self._remaining[cname]:.4g} {units} left, {amount:.4g} {units} needed)",
+                        f"out of {cname}; refill "
+                        f"({self._remaining[cname]:.4g} {units} left, {amount:.4g} {units} needed)",
                         kind="consumable",
                         retryable=False,
                     )
@@ -416,16 +317,23 @@ class Simulator:
                     raise InstrumentDisconnected(f"{name}: connection lost (injected disconnect)")
                 if fault == "timeout":
                     self.clock.advance(self.faults.timeout_after)
-                    raise InstrumentTimeout(f"{name}: no answer after {self.faults.timeout_after} lab s (injected timeout)")
+                    raise InstrumentTimeout(
+                        f"{name}: no answer after {self.faults.timeout_after} lab s (injected timeout)"
+                    )
                 if fault == "trigger_error":
                     self.clock.advance(self.SETTLE_TIME)
-                    raise InstrumentFault(f"{name}: trigger failed (injected trigger_error)", kind="trigger_error", retryable=True)
+                    raise InstrumentFault(
+                        f"{name}: trigger failed (injected trigger_error)", kind="trigger_error", retryable=True
+                    )
                 self.clock.advance(self.MEASUREMENT_TIME)
                 values = self._read()
                 if fault == "nan":
                     values = {k: math.nan for k in values}
                 elif fault == "saturate":
-                    values = {k: (o.saturation if math.isfinite(o.saturation) else SATURATED_VALUE) for k, o in self.OUTPUTS.items()}
+                    values = {
+                        k: (o.saturation if math.isfinite(o.saturation) else SATURATED_VALUE)
+                        for k, o in self.OUTPUTS.items()
+                    }
                 for cname, amount in need.items():
                     self._remaining[cname] = max(0.0, self._remaining[cname] - amount)
                 self.experiment += 1

@@ -22,8 +22,9 @@ each kind manifests.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -130,7 +131,7 @@ class FaultPlan:
             raise ValueError(f"timeout_after must be >= 0 lab seconds, got {self.timeout_after!r}")
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None) -> "FaultPlan":
+    def from_dict(cls, d: Mapping[str, Any] | None) -> FaultPlan:
         """Build from a plain mapping (e.g. parsed YAML/JSON).
 
         Keys of ``at`` may be strings (``{"3": "nan"}``).  Unknown keys, unknown

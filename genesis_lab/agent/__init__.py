@@ -1,7 +1,7 @@
 """The agent and its optimizer back-ends."""
 
 from .agent import Agent
-from .backends import BACKENDS, RandomBackend, SkoptBackend, make_backend
+from .backends import BACKENDS, GPBackend, RandomBackend, SkoptBackend, make_backend
 from .base import Backend, Capabilities, Observation, Proposal
 from .space import Space
 
@@ -10,6 +10,7 @@ __all__ = [
     "BACKENDS",
     "Backend",
     "Capabilities",
+    "GPBackend",
     "Observation",
     "Proposal",
     "RandomBackend",

@@ -203,7 +203,6 @@ class Posterior:
         Kf, _ = _matern_from_r2(cross_r2(X, X, self.ls), self.s2)
         Kf[np.diag_indices(n)] += self.sn2 + JITTER
         self.L = _chol(Kf)
-        self.Xshape = X.shape
         if const is None:
             ones = lapack.dpotrs(self.L, np.ones(n), lower=1)[0]
             const = float(ones @ y) / float(ones.sum())
@@ -267,47 +266,8 @@ def log_h(z: np.ndarray) -> np.ndarray:
     return out
 
 
-class Ensemble:
-    """Equally weighted mixture of GP posteriors (hyperparameter samples)."""
-
-    def __init__(self, members: list[Posterior]):
-        self.members = members
-        self.theta = members[0].theta
-        self.y = members[0].y
-        self.const = [m.const for m in members]
-
-    def rebuild(self, X: np.ndarray, y: np.ndarray) -> "Ensemble":
-        return Ensemble([Posterior(X, y, m.theta, m.const) for m in self.members])
-
-    def mean_var(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        mv = [m.mean_var(Xs) for m in self.members]
-        mu = np.mean([a for a, _ in mv], axis=0)
-        var = np.mean([b + a * a for a, b in mv], axis=0) - mu * mu
-        return mu, np.maximum(var, 1e-12)
-
-
-def acq_value_grad(post, Xs: np.ndarray, kind: str, best: float, xi: float,
+def acq_value_grad(post: Posterior, Xs: np.ndarray, kind: str, best: float, xi: float,
                    kappa: float, need_grad: bool = True):
-    """Acquisition (larger = better) and its gradient (B,d); averages over an Ensemble."""
-    if isinstance(post, Ensemble):
-        res = [acq_value_grad(m, Xs, kind, best, xi, kappa, need_grad) for m in post.members]
-        V = np.array([r[0] for r in res])
-        if kind == "lcb":
-            val = V.mean(0)
-            w = np.full_like(V, 1.0 / len(V))
-        else:  # log of the mean of exp(values)
-            vmax = V.max(0)
-            E = np.exp(V - vmax)
-            val = vmax + np.log(E.mean(0))
-            w = E / E.sum(0)
-        if not need_grad:
-            return val, None
-        return val, np.einsum("mb,mbd->bd", w, np.array([r[1] for r in res]))
-    return _acq_single(post, Xs, kind, best, xi, kappa, need_grad)
-
-
-def _acq_single(post: Posterior, Xs: np.ndarray, kind: str, best: float, xi: float,
-                kappa: float, need_grad: bool = True):
     """Acquisition (larger = better) and its gradient (B,d) at rows of Xs.
 
     ei: log EI(x) with EI in standardized units; pi: log PI; lcb: -(mu - kappa sigma) in

@@ -9,7 +9,7 @@ import numpy as np
 
 from .base import Backend, Capabilities, Proposal
 
-__all__ = ["RandomBackend", "SkoptBackend", "BACKENDS", "make_backend"]
+__all__ = ["RandomBackend", "SkoptBackend", "GPBackend", "BACKENDS", "make_backend"]
 
 
 class RandomBackend(Backend):
@@ -101,9 +101,120 @@ class SkoptBackend(Backend):
             return None
 
 
-BACKENDS: dict[str, type[Backend]] = {"random": RandomBackend, "skopt": SkoptBackend}
+class GPBackend(Backend):
+    """Genesis Lab's fast GP engine (:mod:`genesis_lab.agent.gpbo`).
+
+    A Matern-5/2 ARD GP whose hyperparameters are warm-started and refitted on
+    a schedule, with a vectorized acquisition search plus local polish. The
+    engine is kept between proposals while the data only grows (the common
+    case), and rebuilt when earlier values change (a new worst value moves the
+    penalty of infeasible points); it is deterministic either way.
+
+    Finite spaces (all categorical or integer, up to ``MAX_CANDIDATES`` points)
+    are scored candidate by candidate; a measured point is never proposed again.
+    """
+
+    name: ClassVar[str] = "gp"
+    capabilities: ClassVar[Capabilities] = Capabilities(batch=True, categorical=True)
+    MAX_CANDIDATES: ClassVar[int] = 100_000
+
+    def __init__(self, space, settings, seed):
+        super().__init__(space, settings, seed)
+        self._engine: Any = None
+        self._told = 0
+        self._told_y = np.zeros(0)
+        self._candidates: np.ndarray | None = None
+        self._candidate_params: list[dict[str, Any]] | None = None
+        if space.is_finite and space.size <= self.MAX_CANDIDATES:
+            self._candidate_params = _enumerate(space)
+            self._candidates = np.array([space.to_unit(p) for p in self._candidate_params])
+
+    def _acq_name(self) -> str:
+        a = self.settings.acquisition
+        return {"EI": "ei", "PI": "pi", "LCB": "lcb", "gp_hedge": "ei"}[a]
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "backend": self.name,
+            "model": "GP (Matern 5/2 ARD, MAP hyperparameters, scheduled refits)",
+            "acquisition": self._acq_name(),
+            "exploration": self.settings.exploration,
+            "finite_candidates": None if self._candidates is None else len(self._candidates),
+        }
+
+    def _engine_for(self, U: np.ndarray, y: np.ndarray) -> Any:
+        from .gpbo import GPBO
+
+        grows = (
+            self._engine is not None
+            and len(y) >= self._told
+            and np.array_equal(self._told_y, y[: self._told])
+        )
+        if not grows:
+            self._engine = GPBO(
+                self.space.unit_dim, seed=self.seed, acquisition=self._acq_name(),
+                exploration=self.settings.exploration,
+            )
+            self._told = 0
+        if len(y) > self._told:
+            self._engine.tell(U[self._told :], y[self._told :])
+            self._told = len(y)
+            self._told_y = y.copy()
+        return self._engine
+
+    def propose(self, X, y, n, pending, rng):
+        U = np.array([self.space.to_unit(p) for p in X])
+        engine = self._engine_for(U, np.asarray(y, dtype=float))
+        P = np.array([self.space.to_unit(p) for p in pending]) if pending else None
+        kwargs: dict[str, Any] = {"rng": rng, "pending": P}
+        if self._candidates is not None:
+            seen = {_key(p) for p in X} | {_key(p) for p in pending}
+            exclude = np.array([_key(p) in seen for p in self._candidate_params])
+            free = int((~exclude).sum())
+            if free == 0:
+                return []
+            n = min(n, free)
+            kwargs.update(candidates=self._candidates, exclude=exclude)
+        points, acq = engine.ask(n, **kwargs)
+        out = []
+        for u, a in zip(points, acq, strict=True):
+            params = self.space.from_unit(u)
+            out.append(Proposal(params, origin="model",
+                                acquisition=float(a) if np.isfinite(a) else None))
+        return out
+
+
+def _key(params: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(params[k]) for k in sorted(params))
+
+
+def _enumerate(space) -> list[dict[str, Any]]:
+    import itertools
+
+    from ..spec import CategoricalParameter
+
+    axes = []
+    for p in space.parameters:
+        if isinstance(p, CategoricalParameter):
+            axes.append(list(p.choices))
+        else:
+            axes.append(list(range(p.bounds[0], p.bounds[1] + 1)))
+    return [dict(zip(space.names, combo, strict=True)) for combo in itertools.product(*axes)]
+
+
+BACKENDS: dict[str, type[Backend]] = {
+    "random": RandomBackend,
+    "skopt": SkoptBackend,
+    "gp": GPBackend,
+}
 
 
 def make_backend(space, settings, seed) -> Backend:
-    name = "random" if settings.model == "random" else "skopt"
+    """random -> RandomBackend; GP -> the fast engine unless engine: skopt; RF/ET/GBRT -> skopt."""
+    if settings.model == "random":
+        name = "random"
+    elif settings.model == "GP" and settings.engine == "fast":
+        name = "gp"
+    else:
+        name = "skopt"
     return BACKENDS[name](space, settings, seed)

@@ -39,7 +39,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
-from ._gp_model import Ensemble, Posterior, acq_value_grad, default_priors, fit_map
+from ._gp_model import Posterior, acq_value_grad, default_priors, fit_map
 from ._gp_space import Polytope
 
 __all__ = ["GPBO"]
@@ -54,11 +54,12 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "n_restarts": 6,              # local polish starts
     "n_local": 768,               # perturbation candidates around the incumbents
     "local_scales": (0.01, 0.05, 0.2),  # std of the Gaussian perturbations (z-coordinates)
-    "ls_scale": 1.0, "n_hyper": 1, "hyper_sd": 0.5, "warp": "none", "warp_c": 0.1,
     "n_incumbents": 5,            # best observed points (by posterior mean) perturbed
     "dense_refit_until": 50,
     "refit_fraction": 0.1,
     "fit_restarts": 3,            # starts of the very first hyperparameter fit
+    "escape_below": None, "escape_every": 0,
+    "escape_radius": 1.0,
     "distinct_tol": 1e-6,         # min distance of a returned point to pending/batch points
 }
 
@@ -174,7 +175,7 @@ class GPBO:
         for j in range(k + 1, len(points)):
             s = points[j]
             y = self._y[:s]
-            ys = self._warp(y)
+            ys = self._standardize(y)
             default = self._default_theta()
             if j == 0:
                 starts = [default]
@@ -193,22 +194,10 @@ class GPBO:
             self._chain[s] = theta
         return self._chain[points[-1]], points[-1]
 
-    def _warp(self, y: np.ndarray) -> np.ndarray:
-        sd = y.std()
-        ys = (y - y.mean()) / (sd if sd > 0 else 1.0)
-        w = self.options.get("warp", "none")
-        if w == "none" or len(y) < 3 or sd == 0:
-            return ys
-        if w == "yj":
-            from scipy.stats import yeojohnson
-            ys = yeojohnson(ys)[0]
-        elif w == "log":
-            ys = np.log(ys - ys.min() + self.options.get("warp_c", 0.1))
-        elif w == "rank":
-            from scipy.stats import rankdata, norm
-            ys = norm.ppf((rankdata(ys) - 0.5) / len(ys))
-        s2 = ys.std()
-        return (ys - ys.mean()) / (s2 if s2 > 0 else 1.0)
+    @staticmethod
+    def _standardize(y: np.ndarray) -> np.ndarray:
+        sd = float(y.std()) if len(y) > 1 else 0.0
+        return (y - y.mean()) / (sd if sd > 0 else 1.0)
 
     def _posterior(self) -> tuple[Posterior, float, float]:
         """Posterior on all observations (cached per n) plus (y_mean, y_std)."""
@@ -219,19 +208,9 @@ class GPBO:
         sd = float(self._y.std()) if n > 1 else 0.0
         sd = sd if sd > 0 else 1.0
         theta, _ = self._theta_at(n)
-        theta = theta.copy(); theta[:self.dim] += math.log(self.options.get("ls_scale", 1.0))
-        yw = self._warp(self._y)
+        yw = self._standardize(self._y)
         const = None if self.options["mean"] == "constant" else 0.0
         post = Posterior(self._X, yw, theta, const)
-        nh = int(self.options.get("n_hyper", 1))
-        if nh > 1 and n >= 3:
-            rs = np.random.default_rng(12345)
-            mem = [post]
-            for _ in range(nh - 1):
-                th = theta.copy()
-                th[:self.dim] += self.options.get("hyper_sd", 0.5) * rs.standard_normal(self.dim)
-                mem.append(Posterior(self._X, yw, th, const))
-            post = Ensemble(mem)
         self._post_cache = (n, post, mean, sd)
         return post, mean, sd
 
@@ -339,6 +318,21 @@ class GPBO:
             else:
                 x, v = self._optimize(post, best, poly, rng, X_aug[self.n_observations:],
                                       incumbents)
+                tau = self.options["escape_below"]
+                k_esc = int(self.options["escape_every"])
+                periodic = k_esc > 0 and len(X_aug) % k_esc == k_esc - 1
+                if self.acquisition == "ei" and (periodic or (tau is not None and v < tau)):
+                    # converged basin: look for the best EI outside a ball around the incumbent
+                    ls = np.exp(theta[:d])
+                    r = float(self.options["escape_radius"])
+                    far = np.sum(((self._X - incumbents[0]) / ls) ** 2, axis=1) >= r * r
+                    inc2 = self._X[far][np.argsort(mu_obs[far], kind="stable")[:len(incumbents)]]
+                    best2 = float(np.min(mu_obs[far])) if np.any(far) else best
+                    x2, v2 = self._optimize(post, best2, poly, rng, X_aug[self.n_observations:],
+                                            inc2 if len(inc2) else incumbents,
+                                            forbid=(incumbents[0], ls, r))
+                    if np.isfinite(v2):
+                        x, v = x2, v2
             out_x.append(x)
             out_v.append(v)
             if i + 1 < n:
@@ -362,7 +356,8 @@ class GPBO:
         return np.concatenate(out) if out else np.zeros(0)
 
     def _optimize(self, post: Posterior, best: float, poly: Polytope, rng: np.random.Generator,
-                  avoid: np.ndarray, incumbents: np.ndarray) -> tuple[np.ndarray, float]:
+                  avoid: np.ndarray, incumbents: np.ndarray,
+                  forbid: tuple | None = None) -> tuple[np.ndarray, float]:
         """Maximize the acquisition over the feasible set; returns (x, value)."""
         d = self.dim
         tol = float(self.options["distinct_tol"])
@@ -390,6 +385,8 @@ class GPBO:
         vals = np.where(np.isfinite(vals), vals, -np.inf)
         if len(avoid):
             vals[self._too_close(Xr, avoid, tol)] = -np.inf
+        if forbid is not None:
+            vals[self._in_ball(Xr, forbid)] = -np.inf
         order = np.argsort(-vals, kind="stable")
         k = int(self.options["n_restarts"])
         starts = Zr[order[:k]]
@@ -405,10 +402,17 @@ class GPBO:
         vp = np.where(np.isfinite(vp), vp, -np.inf)
         if len(avoid):
             vp[self._too_close(Xp, avoid, tol)] = -np.inf
+        if forbid is not None:
+            vp[self._in_ball(Xp, forbid)] = -np.inf
         Xall = np.vstack([Xp, Xr[order[:1]]])
         vall = np.concatenate([vp, vals[order[:1]]])
         j = int(np.argmax(vall))
         return Xall[j], float(vall[j])
+
+    @staticmethod
+    def _in_ball(X: np.ndarray, ball: tuple) -> np.ndarray:
+        c, ls, r = ball
+        return np.sum(((X - c) / ls) ** 2, axis=1) < r * r
 
     @staticmethod
     def _too_close(X: np.ndarray, A: np.ndarray, tol: float) -> np.ndarray:

@@ -71,7 +71,10 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
             current = _TAGGED.get(part, current)
             continue
         field = next((f for n, f in fields.items() if n == part or f.alias == part), None)
-        current = _model_in(field.annotation) if field is not None else None
+        if field is not None:
+            current = _model_in(field.annotation)
+        else:  # a key of a dict-valued field (a device name) or a union tag
+            current = _TAGGED.get(part, current)
     fields = getattr(current, "model_fields", None)
     if not fields:
         return None

@@ -184,6 +184,10 @@ class StopRules(Strict):
 
 class OptimizerSettings(Strict):
     model: Literal["GP", "RF", "ET", "GBRT", "random"] = "GP"
+    engine: Literal["fast", "skopt"] = Field(
+        default="fast",
+        description="for model GP: Genesis Lab's fast GP engine, or plain scikit-optimize",
+    )
     acquisition: Literal["EI", "PI", "LCB", "gp_hedge"] = "EI"
     initial_points: int = Field(default=8, ge=1)
     initial_design: Literal["random", "sobol", "lhs"] = "sobol"

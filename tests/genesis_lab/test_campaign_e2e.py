@@ -42,7 +42,7 @@ def test_ledger_has_one_row_per_experiment_with_documents(finished):
         assert [e.status for e in exps] == ["done"] * 12
         assert [e.origin for e in exps] == ["initial"] * 8 + ["model"] * 4
         for e in exps:
-            assert e.run_uid and 0 <= e.objectives["yield"] <= 100
+            assert e.run_uid and -5 <= e.objectives["yield"] <= 105  # noisy HPLC
             assert e.readings["reactor_yield_pct"] == e.objectives["yield"]
             names = [n for n, _ in ledger.documents(e.run_uid)]
             assert names == ["start", "descriptor", "event", "stop"]

@@ -103,10 +103,12 @@ def test_drift_is_slow_deterministic_and_scaled(sim_cls):
     assert later[2] == first[2] == sims[2].truth(**sims[2].setpoints)
     truth = sims[0].truth(**sims[0].setpoints)
     offset = sims[0].drift_offset()
+    assert later[0] != first[0]
     for name, out in sim_cls.OUTPUTS.items():
         if out.drift > 0 and truth[name] < out.saturation:
-            assert later[0][name] != first[0][name], name
-            assert later[0][name] == pytest.approx(min(truth[name] + offset[name], out.saturation), rel=1e-12, abs=1e-12)
+            assert later[0][name] == pytest.approx(
+                min(truth[name] + offset[name], out.saturation), rel=1e-12, abs=1e-12
+            )
             assert abs(offset[name]) < 3 * 2 * out.drift  # at most ~1.5 x drift per hour, over 2 hours
     other = sim_cls(seed=9, noise=0.0)
     other.clock.advance(2 * 3600.0 + 2 * sim_cls.MEASUREMENT_TIME)
@@ -174,7 +176,7 @@ def test_truth_is_vectorised(sim_cls):
     pts = random_points(sim_cls, rng, 7)
     out = sim.truth(**pts)
     assert set(out) == set(sim_cls.OUTPUTS)
-    for k, v in out.items():
+    for v in out.values():
         assert isinstance(v, np.ndarray) and v.shape == (7,)
     for i in range(7):
         single = sim.truth(**{n: float(v[i]) for n, v in pts.items()})
@@ -224,7 +226,8 @@ def test_consumables_are_used_and_exhaust(sim_cls):
     after = sim.consumables()
     used = {k: before[k] - after[k] for k in before}
     assert all(u > 0 for u in used.values())
-    assert all(u == pytest.approx(v) for u, v in zip(used.values(), sim._consumption().values()))
+    need = sim._consumption()
+    assert all(used[k] == pytest.approx(need[k]) for k in used)
     name = next(iter(sim_cls.CONSUMABLES))
     sim._remaining[name] = 0.5 * used[name]
     n, t = sim.experiment, sim.clock.now()

@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resume", help="continue an interrupted campaign")
     rs.add_argument("dir", help="campaign directory")
     rs.add_argument("--time-scale", type=_non_negative_float, metavar="X")
+    rs.add_argument("--interrupted", choices=["requeue", "drop"],
+                    help="an experiment cut short: run it again (default) or drop it")
     rs.add_argument("--json", action="store_true")
     rs.add_argument("--quiet", action="store_true")
     rs.add_argument("--verbose", action="store_true")
@@ -97,7 +99,7 @@ def _non_negative_float(text: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(None if argv is None else [str(a) for a in argv])
     except SystemExit as exc:  # argparse already printed the usage and the problem
         return int(exc.code or 0) and EXIT_USAGE
     if not getattr(args, "verbose", False):
@@ -117,6 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genesis-lab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `genesis-lab status DIR --json | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def write_json(obj: Any) -> None:

@@ -54,8 +54,15 @@ def _drive(files: CampaignFiles, lab: Any, ledger: Ledger, budget: int,
         runner = CampaignRunner(files.campaign, lab, ledger, budget=budget)
         runner.replay()
         if resumed:
+            if getattr(args, "interrupted", None):
+                runner.campaign = runner.campaign.model_copy(
+                    update={"interrupted": args.interrupted}
+                )
             for note in runner.settle_interrupted():
                 print(f"genesis-lab resume: {note}", file=sys.stderr)
+            if runner.restore_devices():
+                print("genesis-lab resume: simulated instruments restored to their last "
+                      "recorded state", file=sys.stderr)
             ledger.note("resumed")
         display = ProgressDisplay(files.campaign.name, files.campaign.objectives[0].name,
                                   runner.budget, runner.completed(), quiet=args.quiet)

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -53,6 +56,7 @@ CREATE TABLE experiments (
     attempts INTEGER NOT NULL DEFAULT 0,
     acquisition REAL,
     provenance TEXT,
+    device_state TEXT,
     proposed_at REAL NOT NULL,
     started_at REAL,
     finished_at REAL
@@ -178,25 +182,38 @@ class Ledger:
             raise StoreError(
                 f"{d} exists and is not an empty directory; choose another --out (nothing written)"
             )
-        d.mkdir(parents=True, exist_ok=True)
+        # Build the store beside its final place and rename it in: a crash
+        # during creation leaves no half-made campaign behind.
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.creating-", dir=d.parent))
+        try:
+            conn = cls._connect(tmp / STORE_FILE, readonly=False)
+            with conn:
+                conn.executescript(_SCHEMA)
+            meta = {
+                "schema_version": SCHEMA_VERSION,
+                "name": name,
+                "created": time.time(),
+                "campaign_yaml": campaign_text,
+                "lab_yaml": lab_text,
+                **(extra or {}),
+            }
+            with conn:
+                conn.executemany(
+                    "INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()]
+                )
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+            # the manifest, also as plain files for people to read
+            (tmp / "campaign.yaml").write_text(campaign_text, encoding="utf-8")
+            (tmp / "lab.yaml").write_text(lab_text, encoding="utf-8")
+            if d.exists():
+                d.rmdir()  # empty (checked above)
+            os.replace(tmp, d)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         conn = cls._connect(d / STORE_FILE, readonly=False)
-        with conn:
-            conn.executescript(_SCHEMA)
-        meta = {
-            "schema_version": SCHEMA_VERSION,
-            "name": name,
-            "created": time.time(),
-            "campaign_yaml": campaign_text,
-            "lab_yaml": lab_text,
-            **(extra or {}),
-        }
-        with conn:
-            conn.executemany(
-                "INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()]
-            )
-        # the manifest, also as plain files for people to read
-        (d / "campaign.yaml").write_text(campaign_text, encoding="utf-8")
-        (d / "lab.yaml").write_text(lab_text, encoding="utf-8")
         return cls(d, conn, readonly=False)
 
     @classmethod
@@ -311,15 +328,20 @@ class Ledger:
         self, eid: int, status: str, *, objectives: Mapping[str, Any] | None = None,
         readings: Mapping[str, Any] | None = None, feasible: bool | None = None,
         run_uid: str | None = None, error: str | None = None, failure_kind: str | None = None,
+        device_state: Mapping[str, Any] | None = None,
     ) -> None:
-        """Settle an experiment: done, failed, aborted or refused."""
+        """Settle an experiment: done, failed, aborted or refused.
+
+        ``device_state`` (JSON) snapshots simulated instruments after the
+        experiment, in the same transaction, so a resumed campaign continues
+        them exactly where an uninterrupted one would be."""
         if status not in STATUSES[2:]:
             raise ValueError(f"cannot finish with status {status!r}")
         with self._lock, self._conn:
             self._conn.execute(
                 "UPDATE experiments SET status=?, objectives=?, readings=?, feasible=?,"
-                " run_uid=COALESCE(?, run_uid), error=?, failure_kind=?, finished_at=?"
-                " WHERE id=?",
+                " run_uid=COALESCE(?, run_uid), error=?, failure_kind=?, finished_at=?,"
+                " device_state=? WHERE id=?",
                 (
                     status,
                     to_json(objectives or {}),
@@ -329,19 +351,37 @@ class Ledger:
                     error,
                     failure_kind,
                     time.time(),
+                    None if device_state is None else to_json(device_state),
                     eid,
                 ),
             )
             self._log(eid, status, {"error": error} if error else None)
 
-    def requeue(self, eid: int, reason: str) -> None:
-        """Put an aborted or interrupted experiment back to 'proposed' (it runs again)."""
+    def abort(self, eid: int, reason: str, *, run_uid: str | None, requeue: bool) -> int | None:
+        """Mark an interrupted experiment aborted and, if asked, queue the same
+        parameters again as a new row, in one transaction. Returns the new id."""
+        now = time.time()
         with self._lock, self._conn:
             self._conn.execute(
-                "UPDATE experiments SET status='proposed', started_at=NULL, error=? WHERE id=?",
-                (reason, eid),
+                "UPDATE experiments SET status='aborted', error=?, finished_at=?,"
+                " run_uid=COALESCE(?, run_uid) WHERE id=?",
+                (reason, now, run_uid, eid),
             )
-            self._log(eid, "requeued", {"reason": reason})
+            self._log(eid, "aborted", {"error": reason})
+            if not requeue:
+                return None
+            row = self._conn.execute(
+                "SELECT parameters, acquisition, provenance FROM experiments WHERE id=?", (eid,)
+            ).fetchone()
+            prov = {**json.loads(row["provenance"] or "{}"), "requeue_of": eid}
+            cur = self._conn.execute(
+                "INSERT INTO experiments (status, origin, parameters, acquisition, provenance,"
+                " proposed_at) VALUES ('proposed', 'requeue', ?, ?, ?, ?)",
+                (row["parameters"], row["acquisition"], to_json(prov), now),
+            )
+            new = int(cur.lastrowid)
+            self._log(new, "proposed", {"origin": "requeue", "requeue_of": eid})
+            return new
 
     def note(self, event: str, detail: Any = None, experiment: int | None = None) -> None:
         with self._lock, self._conn:
@@ -380,6 +420,14 @@ class Ledger:
     def experiment(self, eid: int) -> Experiment | None:
         row = self._conn.execute("SELECT * FROM experiments WHERE id=?", (eid,)).fetchone()
         return None if row is None else Experiment.from_row(row)
+
+    def last_device_state(self) -> dict[str, Any] | None:
+        """The device snapshot of the most recently finished experiment."""
+        row = self._conn.execute(
+            "SELECT device_state FROM experiments WHERE device_state IS NOT NULL "
+            "ORDER BY finished_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else json.loads(row[0])
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(STATUSES, 0)

@@ -126,9 +126,24 @@ class CampaignRunner:
         return notes
 
     def _abort_and_requeue(self, e: Experiment, uid: str | None, reason: str) -> None:
-        self.ledger.finish(e.id, "aborted", run_uid=uid, error=reason)
-        self.ledger.propose(e.parameters, origin="requeue", acquisition=e.acquisition,
-                            provenance={**e.provenance, "requeue_of": e.id})
+        requeue = self.campaign.interrupted == "requeue"
+        self.ledger.abort(e.id, reason, run_uid=uid, requeue=requeue)
+
+    def device_state(self) -> dict[str, Any]:
+        """JSON snapshots of every device that can give one (simulated twins)."""
+        return {name: dev.get_state() for name, dev in self.lab.devices.items()
+                if callable(getattr(dev, "get_state", None))}
+
+    def restore_devices(self) -> bool:
+        """Put simulated instruments back where the last finished experiment left them."""
+        state = self.ledger.last_device_state()
+        if not state:
+            return False
+        for name, snap in state.items():
+            dev = self.lab.devices.get(name)
+            if dev is not None and callable(getattr(dev, "set_state", None)):
+                dev.set_state(snap)
+        return True
 
     # ------------------------------------------------------------ the loop
     def stop_reason(self) -> str | None:
@@ -216,9 +231,7 @@ class CampaignRunner:
                     f" {type(self._store_error).__name__}: {self._store_error}"
                 ) from self._store_error
             if outcome.status == "interrupted":
-                self.ledger.finish(e.id, "aborted", run_uid=outcome.uid, error=outcome.error)
-                self.ledger.propose(e.parameters, origin="requeue", acquisition=e.acquisition,
-                                    provenance={**e.provenance, "requeue_of": e.id})
+                self._abort_and_requeue(e, outcome.uid, outcome.error or "interrupted")
                 raise CampaignInterrupted()
             if outcome.status == "success":
                 assert outcome.uid is not None
@@ -263,18 +276,19 @@ class CampaignRunner:
         if problems:
             self.ledger.finish(e.id, "failed", objectives=objectives, readings=readings,
                                feasible=False, run_uid=uid, error="; ".join(problems),
-                               failure_kind="scientific")
+                               failure_kind="scientific", device_state=self.device_state())
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
             return
         self.ledger.finish(e.id, "done", objectives=objectives, readings=readings, feasible=True,
-                           run_uid=uid)
+                           run_uid=uid, device_state=self.device_state())
         self.agent.ingest([Observation(e.parameters, objectives, feasible=True)])
 
     def _settle_failure(self, e: Experiment, outcome: RunOutcome) -> None:
         kind = outcome.failure_kind or "instrument"
         self.ledger.finish(e.id, "refused" if kind == "refused" else "failed",
                            run_uid=outcome.uid, error=outcome.error, failure_kind=kind,
-                           feasible=False if kind == "refused" else None)
+                           feasible=False if kind == "refused" else None,
+                           device_state=self.device_state())
         if kind == "refused":
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
 

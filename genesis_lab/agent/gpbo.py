@@ -58,8 +58,6 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "dense_refit_until": 50,
     "refit_fraction": 0.1,
     "fit_restarts": 3,            # starts of the very first hyperparameter fit
-    "escape_below": None, "escape_every": 0,
-    "escape_radius": 1.0,
     "distinct_tol": 1e-6,         # min distance of a returned point to pending/batch points
 }
 
@@ -318,21 +316,6 @@ class GPBO:
             else:
                 x, v = self._optimize(post, best, poly, rng, X_aug[self.n_observations:],
                                       incumbents)
-                tau = self.options["escape_below"]
-                k_esc = int(self.options["escape_every"])
-                periodic = k_esc > 0 and len(X_aug) % k_esc == k_esc - 1
-                if self.acquisition == "ei" and (periodic or (tau is not None and v < tau)):
-                    # converged basin: look for the best EI outside a ball around the incumbent
-                    ls = np.exp(theta[:d])
-                    r = float(self.options["escape_radius"])
-                    far = np.sum(((self._X - incumbents[0]) / ls) ** 2, axis=1) >= r * r
-                    inc2 = self._X[far][np.argsort(mu_obs[far], kind="stable")[:len(incumbents)]]
-                    best2 = float(np.min(mu_obs[far])) if np.any(far) else best
-                    x2, v2 = self._optimize(post, best2, poly, rng, X_aug[self.n_observations:],
-                                            inc2 if len(inc2) else incumbents,
-                                            forbid=(incumbents[0], ls, r))
-                    if np.isfinite(v2):
-                        x, v = x2, v2
             out_x.append(x)
             out_v.append(v)
             if i + 1 < n:
@@ -356,8 +339,7 @@ class GPBO:
         return np.concatenate(out) if out else np.zeros(0)
 
     def _optimize(self, post: Posterior, best: float, poly: Polytope, rng: np.random.Generator,
-                  avoid: np.ndarray, incumbents: np.ndarray,
-                  forbid: tuple | None = None) -> tuple[np.ndarray, float]:
+                  avoid: np.ndarray, incumbents: np.ndarray) -> tuple[np.ndarray, float]:
         """Maximize the acquisition over the feasible set; returns (x, value)."""
         d = self.dim
         tol = float(self.options["distinct_tol"])
@@ -385,8 +367,6 @@ class GPBO:
         vals = np.where(np.isfinite(vals), vals, -np.inf)
         if len(avoid):
             vals[self._too_close(Xr, avoid, tol)] = -np.inf
-        if forbid is not None:
-            vals[self._in_ball(Xr, forbid)] = -np.inf
         order = np.argsort(-vals, kind="stable")
         k = int(self.options["n_restarts"])
         starts = Zr[order[:k]]
@@ -402,17 +382,10 @@ class GPBO:
         vp = np.where(np.isfinite(vp), vp, -np.inf)
         if len(avoid):
             vp[self._too_close(Xp, avoid, tol)] = -np.inf
-        if forbid is not None:
-            vp[self._in_ball(Xp, forbid)] = -np.inf
         Xall = np.vstack([Xp, Xr[order[:1]]])
         vall = np.concatenate([vp, vals[order[:1]]])
         j = int(np.argmax(vall))
         return Xall[j], float(vall[j])
-
-    @staticmethod
-    def _in_ball(X: np.ndarray, ball: tuple) -> np.ndarray:
-        c, ls, r = ball
-        return np.sum(((X - c) / ls) ** 2, axis=1) < r * r
 
     @staticmethod
     def _too_close(X: np.ndarray, A: np.ndarray, tol: float) -> np.ndarray:

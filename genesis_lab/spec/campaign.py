@@ -212,6 +212,10 @@ class CampaignSpec(Strict):
     retries: int = Field(
         default=2, ge=0, description="retries of an infrastructure fault (timeout, disconnect)"
     )
+    interrupted: Literal["requeue", "drop"] = Field(
+        default="requeue",
+        description="an experiment cut short by a crash or Ctrl-C: run it again, or drop it",
+    )
     max_consecutive_failures: int = Field(
         default=5, ge=1, description="stop the campaign after this many failures in a row"
     )

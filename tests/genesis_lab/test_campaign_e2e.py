@@ -50,7 +50,8 @@ def test_ledger_has_one_row_per_experiment_with_documents(finished):
             assert start["campaign"] == "reactor-yield" and start["experiment"] == e.id
             assert start["proposal"] == e.parameters
             assert e.proposed_at <= e.started_at <= e.finished_at
-            assert e.provenance["optimizer"] == "skopt" and e.provenance["seed"] == 7
+            assert e.provenance["optimizer"] == "gp" and e.provenance["seed"] == 7
+            assert e.provenance["lab_hash"] and e.provenance["software"]["bluesky"]
     # the manifest: the files exactly as run
     assert (out / "campaign.yaml").read_text().startswith("# The README's demo")
     assert "FlowReactor" in (out / "lab.yaml").read_text()

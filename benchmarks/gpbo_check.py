@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     table = [hdr] + [[m] + [rows[m].get(k, "-") for k in keys] for m in methods]
     widths = [max(len(r[i]) for r in table) for i in range(len(hdr))]
     for i, r in enumerate(table):
-        print(" | ".join(c.ljust(w) for c, w in zip(r, widths)))
+        print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
         if i == 0:
             print("-+-".join("-" * w for w in widths))
     print(f"\nGPBO crash recovery (tell n at once + first ask): {rec[0]:.0f} ms @100, "

@@ -1,17 +1,23 @@
-"""The safety envelope: hard limits, maximum step and forbidden regions.
+"""The safety envelope: hard limits, maximum step, forbidden regions, allowed choices.
 
 Enforced by the controller *before* any ``set()`` is issued, whatever the
 instrument itself reports (EPICS motors commonly report no limits at all).
-:meth:`SafetyEnvelope.check` vets a whole proposal before anything moves;
-:func:`guard` wraps a settable's ``set`` so that a direct call that breaks the
-envelope is refused as well.
+
+- :meth:`SafetyEnvelope.check` vets a whole proposal before anything moves: a
+  target outside the hard limits, inside a forbidden region, not among the
+  allowed choices, or reachable only through a forbidden region is refused.
+- :meth:`SafetyEnvelope.path` splits a move into waypoints so that no axis
+  moves more than its ``max_step`` in one ``set()``.
+- :func:`guard` wraps a settable's ``set`` so that a direct call that breaks
+  the envelope (including a step larger than ``max_step``) raises
+  :class:`EnvelopeViolation` before the original ``set`` runs.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,15 +30,18 @@ class EnvelopeViolation(ValueError):
 
 @dataclass(frozen=True)
 class Limit:
-    low: float
-    high: float
+    low: float = -math.inf
+    high: float = math.inf
     max_step: float | None = None
     forbidden: tuple[tuple[float, float], ...] = field(default_factory=tuple)
+    choices: tuple[Any, ...] | None = None
 
-    def violation(self, value: Any, current: float | None = None) -> str | None:
-        """Why ``value`` may not be set (from ``current``), or None if it may."""
-        if isinstance(value, str):
-            return None  # categorical setpoints are checked against their choices
+    def violation(self, value: Any) -> str | None:
+        """Why ``value`` may never be set, or None if it may."""
+        if self.choices is not None:
+            if str(value) not in {str(c) for c in self.choices}:
+                return f"{value!r} is not one of the allowed values {list(self.choices)}"
+            return None
         try:
             v = float(value)
         except (TypeError, ValueError):
@@ -44,12 +53,27 @@ class Limit:
         for lo, hi in self.forbidden:
             if lo <= v <= hi:
                 return f"{v:g} is inside the forbidden region [{lo:g}, {hi:g}]"
-        if self.max_step is not None and current is not None and math.isfinite(current):
-            if abs(v - current) > self.max_step * (1 + 1e-12):
-                return (
-                    f"a move from {current:g} to {v:g} exceeds the maximum step "
-                    f"{self.max_step:g}"
-                )
+        return None
+
+    def path_violation(self, current: float | None, value: Any) -> str | None:
+        """Why moving from ``current`` to ``value`` would pass a forbidden region."""
+        if self.choices is not None or current is None or not self.forbidden:
+            return None
+        a, b = sorted((float(current), float(value)))
+        for lo, hi in self.forbidden:
+            if a < lo and hi < b:
+                return (f"the move from {current:g} to {value:g} would pass through the "
+                        f"forbidden region [{lo:g}, {hi:g}]")
+        return None
+
+    def step_violation(self, current: float | None, value: Any) -> str | None:
+        if self.max_step is None or current is None or self.choices is not None:
+            return None
+        if not math.isfinite(current):
+            return None
+        if abs(float(value) - current) > self.max_step * (1 + 1e-9):
+            return f"a step from {current:g} to {float(value):g} exceeds the maximum step " \
+                   f"{self.max_step:g}"
         return None
 
 
@@ -73,10 +97,48 @@ class SafetyEnvelope:
             if limit is None:
                 reasons.append(f"{target} has no limits in the lab file; nothing may move it")
                 continue
-            why = limit.violation(value, current.get(target))
+            why = limit.violation(value) or limit.path_violation(current.get(target), value)
             if why:
                 reasons.append(f"{target}: {why}")
         return reasons
+
+    def path(
+        self, targets: Mapping[str, Any], current: Mapping[str, float] | None = None
+    ) -> list[dict[str, Any]]:
+        """Waypoints from ``current`` to ``targets``, each within every ``max_step``.
+
+        All axes move together; the last waypoint is ``targets`` itself.
+        """
+        current = current or {}
+        steps = 1
+        for target, value in targets.items():
+            limit = self.limits.get(target)
+            here = current.get(target)
+            if limit is None or limit.max_step is None or here is None or limit.choices:
+                continue
+            steps = max(steps, math.ceil(abs(float(value) - here) / limit.max_step - 1e-9))
+        if steps == 1:
+            return [dict(targets)]
+        out = []
+        for k in range(1, steps + 1):
+            point = {}
+            for target, value in targets.items():
+                here = current.get(target)
+                if here is None or isinstance(value, str):
+                    point[target] = value
+                else:
+                    point[target] = here + (float(value) - here) * k / steps
+            out.append(point)
+        out[-1] = dict(targets)
+        return out
+
+
+def _position(settable: Any) -> float | None:
+    try:
+        value = settable.position if hasattr(settable, "position") else settable.get()
+        return float(value)
+    except Exception:
+        return None
 
 
 def guard(settable: Any, target: str, limit: Limit) -> Any:
@@ -91,12 +153,9 @@ def guard(settable: Any, target: str, limit: Limit) -> Any:
 
     @functools.wraps(original)
     def guarded_set(value: Any, *args: Any, **kwargs: Any) -> Any:
-        current = None
-        try:
-            current = float(settable.position if hasattr(settable, "position") else settable.get())
-        except Exception:
-            current = None
-        why = limit.violation(value, current)
+        current = None if limit.choices is not None else _position(settable)
+        why = (limit.violation(value) or limit.path_violation(current, value)
+               or limit.step_violation(current, value))
         if why:
             raise EnvelopeViolation(f"{target}: {why}; refused before moving")
         return original(value, *args, **kwargs)
@@ -104,3 +163,5 @@ def guard(settable: Any, target: str, limit: Limit) -> Any:
     guarded_set._genesis_guarded = True  # type: ignore[attr-defined]
     settable.set = guarded_set
     return settable
+
+

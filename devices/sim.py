@@ -13,6 +13,7 @@ exception, so they reach the plan as they would from real hardware.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -99,6 +100,10 @@ class SimSetpoint(Signal):
 class SimReading(SignalRO):
     """A reading of a simulated instrument, refreshed by the device's ``trigger()``."""
 
+    # SignalRO inherits a set() that only raises; without it the reading is not
+    # (structurally) Movable, so bluesky and the controller never try to move it
+    set = None  # type: ignore[assignment]
+
     def __init__(self, *args: Any, output_name: str, **kwargs: Any):
         kwargs.setdefault("value", float("nan"))
         super().__init__(*args, **kwargs)
@@ -116,6 +121,8 @@ class SimReading(SignalRO):
             shape=[],
             source=f"SIM:{type(self.parent.simulator).__name__}.{self.output_name}",
         )
+        if math.isfinite(spec.saturation):  # a reading at this limit is saturated
+            d[self.name]["upper_ctrl_limit"] = spec.saturation
         return d
 
 

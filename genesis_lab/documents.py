@@ -6,10 +6,11 @@ documents, whether they came from an in-process RunEngine or a remote one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["readings_from_documents", "run_completed", "replay"]
+__all__ = ["readings_from_documents", "invalid_readings", "run_completed", "replay"]
 
 Doc = tuple[str, dict[str, Any]]
 
@@ -26,6 +27,36 @@ def readings_from_documents(docs: Iterable[Doc], stream: str = "primary") -> dic
         elif name == "event_page" and streams.get(doc["descriptor"]) == stream:
             data = {k: v[-1] for k, v in doc["data"].items()}
     return data
+
+
+def invalid_readings(docs: Iterable[Doc], stream: str = "primary") -> list[str]:
+    """Readings that cannot be trusted: not finite, or outside the valid range
+    the device declares (``lower_ctrl_limit``/``upper_ctrl_limit`` of a
+    read-only reading; a detector at its upper limit is saturated)."""
+    docs = list(docs)
+    keys: dict[str, dict[str, Any]] = {}
+    moved: set[str] = set()
+    for name, doc in docs:
+        if name == "start":
+            moved = set(doc.get("motors", []))
+        if name == "descriptor" and doc.get("name", "primary") == stream:
+            keys.update(doc.get("data_keys", {}))
+    problems = []
+    for key, value in readings_from_documents(docs, stream).items():
+        if isinstance(value, bool) or not isinstance(value, int | float | type(None)):
+            continue
+        if value is None or not math.isfinite(value):
+            problems.append(f"{key} is not a finite number ({value})")
+            continue
+        dk = keys.get(key, {})
+        if key in moved:  # a setpoint: its limits are the instrument's range, guarded anyway
+            continue
+        lo, hi = dk.get("lower_ctrl_limit"), dk.get("upper_ctrl_limit")
+        if hi is not None and value >= hi:
+            problems.append(f"{key} = {value:g} is saturated (the detector's limit is {hi:g})")
+        elif lo is not None and value < lo:
+            problems.append(f"{key} = {value:g} is below its valid range (>= {lo:g})")
+    return problems
 
 
 def run_completed(docs: Iterable[Doc]) -> bool:

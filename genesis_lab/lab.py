@@ -70,13 +70,16 @@ class Lab:
                     )
                     continue
                 rng = _physical_range(device, comp)
-                if rng and (lim.min < rng[0] or lim.max > rng[1]):
+                if rng and lim.choices is None and (lim.min < rng[0] or lim.max > rng[1]):
                     problems.append(
                         f"{where}.limits.{comp}: [{lim.min:g}, {lim.max:g}] goes beyond what the "
                         f"instrument can do [{rng[0]:g}, {rng[1]:g}]; narrow it"
                     )
                     continue
-                limit = Limit(lim.min, lim.max, lim.max_step, tuple(map(tuple, lim.forbidden)))
+                if lim.choices is not None:
+                    limit = Limit(choices=tuple(lim.choices))
+                else:
+                    limit = Limit(lim.min, lim.max, lim.max_step, tuple(map(tuple, lim.forbidden)))
                 limits[f"{name}.{comp}"] = limit
                 guard(obj, f"{name}.{comp}", limit)
         if problems:
@@ -135,9 +138,20 @@ class Lab:
                     f"use one of: {', '.join(settable) or '(none)'}"
                 )
                 continue
-            if isinstance(p, CategoricalParameter):
-                continue
             lim = self.envelope.limits[p.device]
+            if isinstance(p, CategoricalParameter):
+                if lim.choices is not None:
+                    bad = [c for c in p.choices if str(c) not in {str(x) for x in lim.choices}]
+                    if bad:
+                        problems.append(
+                            f"{where}.choices: {bad} are not allowed for {p.device} by "
+                            f"{self.source}; allowed: {list(lim.choices)}"
+                        )
+                continue
+            if lim.choices is not None:
+                problems.append(f"{where}.type: {p.device} takes one of {list(lim.choices)}; "
+                                "make the parameter categorical")
+                continue
             lo, hi = p.bounds
             if lo < lim.low or hi > lim.high:
                 problems.append(

@@ -17,7 +17,7 @@ from plans import experiment
 
 from .agent import Agent, Observation
 from .errors import GenesisError
-from .documents import readings_from_documents, run_completed
+from .documents import invalid_readings, readings_from_documents, run_completed
 from .executor import EmbeddedExecutor, RunOutcome, StopRequest
 from .lab import Lab
 from .ledger import Experiment, Ledger
@@ -246,10 +246,12 @@ class CampaignRunner:
         self._report(e.id)
 
     def _plan(self, e: Experiment, targets: dict[str, Any]) -> Any:
-        moves = {self.lab.component(t): v for t, v in targets.items()}
+        path = self.lab.envelope.path(targets, self.lab.positions(targets))
+        objects = [{self.lab.component(t): v for t, v in point.items()} for point in path]
         md = {"campaign": self.campaign.name, "experiment": e.id, "proposal": e.parameters,
               "origin": e.origin}
-        return experiment(moves, self.detectors, md=md, settle_time=self.campaign.settle_time)
+        return experiment(objects[-1], self.detectors, md=md, waypoints=objects[:-1],
+                          settle_time=self.campaign.settle_time)
 
     def _store_document(self, name: str, doc: dict[str, Any]) -> None:
         # one run at a time: every document belongs to the latest start
@@ -264,7 +266,7 @@ class CampaignRunner:
     def _settle_success(self, e: Experiment, uid: str, docs: list[tuple[str, dict[str, Any]]]) -> None:
         readings = readings_from_documents(docs)
         objectives: dict[str, float] = {}
-        problems = []
+        problems = invalid_readings(docs)
         for ev in self.objectives:
             try:
                 v = ev(readings)

@@ -43,6 +43,7 @@ def experiment(
     *,
     md: Mapping[str, Any] | None = None,
     settle_time: float = 0.0,
+    waypoints: Sequence[Mapping[Movable, Any]] = (),
 ) -> MsgGenerator[None]:
     """Run one experiment as one run (the controller takes its uid from the start document).
 
@@ -57,9 +58,15 @@ def experiment(
         ``experiment`` and ``proposal``.
     settle_time:
         seconds to wait between the end of the moves and the trigger.
+    waypoints:
+        intermediate moves, each done together and awaited in order before
+        ``moves`` (the controller uses them to respect a maximum step).
     """
     for obj in moves:
         check_movable(obj)
+    for point in waypoints:
+        for obj in point:
+            check_movable(obj)
     for det in detectors:
         check_readable(det)
     det_list = list(detectors)
@@ -70,15 +77,18 @@ def experiment(
         "motors": [m.name for m in moves],
         **(md or {}),
     }
-    args: list[Any] = []
-    for obj, value in moves.items():
-        args += [obj, value]
+    def flat(point: Mapping[Movable, Any]) -> list[Any]:
+        out: list[Any] = []
+        for obj, value in point.items():
+            out += [obj, value]
+        return out
 
     @bpp.stage_decorator(det_list)
     @bpp.run_decorator(md=_md)
     def inner() -> MsgGenerator[None]:
-        if args:
-            yield from bps.mv(*args)
+        for point in [*waypoints, moves]:
+            if point:
+                yield from bps.mv(*flat(point))
         if settle_time > 0:
             yield from bps.sleep(settle_time)
         yield from bps.trigger_and_read(to_read)

@@ -1,6 +1,6 @@
 """Gaussian-process internals for :mod:`genesis_lab.agent.gpbo` (numpy + scipy only).
 
-Model: zero-mean GP on standardized targets with a Matern-5/2 ARD kernel
+Model: GP with a constant prior mean (GLS estimate) on standardized targets, Matern-5/2 ARD kernel
 
     k(x, x') = s2 * (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r),   r^2 = sum_j (x_j - x'_j)^2 / l_j^2
 
@@ -60,9 +60,12 @@ class Prior:
 def default_priors(dim: int, name) -> tuple[Prior, Prior, Prior]:
     """(lengthscale, signal variance, noise variance) priors; ``name`` selects the family.
 
-    "dimension_scaled" (default): log l ~ N(sqrt2 + log(d)/2, 3)  (Hvarfner et al. 2024, current
-    BoTorch default), log s2 ~ N(0, 1.5^2), log sn2 ~ N(-9, 3^2) (weakly favours low noise).
-    "gamma": the classic BoTorch/GPyTorch set Gamma(3, 6), Gamma(2, 0.15), Gamma(1.1, 0.05).
+    "dimension_scaled" (default): l ~ LogNormal(sqrt2 + log(d)/2, 3) as in current BoTorch
+    (Hvarfner et al. 2024; density in l, so the MAP is pulled towards its mode exp(mu - 3), about
+    0.5 for d = 6), log s2 ~ N(0, 1.5^2), log sn2 ~ N(-9, 3^2) (weakly favours low noise; the data
+    decide for noisy objectives).  "gamma": the classic BoTorch/GPyTorch set Gamma(3, 6),
+    Gamma(2, 0.15), Gamma(1.1, 0.05).  "none": flat (pure type-II maximum likelihood).  A tuple of
+    three ``(kind, a, b)`` triples gives explicit :class:`Prior` objects.
     """
     if isinstance(name, (list, tuple)):  # explicit ((kind, a, b), (kind, a, b), (kind, a, b))
         return tuple(Prior(*spec) for spec in name)
@@ -217,7 +220,7 @@ class Posterior:
         var = self.s2 - np.sum(V * V, 0)
         return mu, np.maximum(var, 1e-12)
 
-    def rebuild(self, X: np.ndarray, y: np.ndarray) -> "Posterior":
+    def rebuild(self, X: np.ndarray, y: np.ndarray) -> Posterior:
         """Same hyperparameters and prior mean, new data (used for fantasies)."""
         return Posterior(X, y, self.theta, self.const)
 

@@ -2,18 +2,23 @@
 
 Model
 -----
-* Targets are standardized (mean 0, std 1 over the observations told so far); zero prior mean.
+* Targets are standardized (mean 0, std 1 over the observations told so far).  Constant prior mean,
+  set to its generalized-least-squares estimate (profiled out of the marginal likelihood); this
+  keeps the model from being optimistic about unexplored corners, which otherwise attract EI.
 * Kernel: Matern-5/2 with one lengthscale per input (ARD) times a signal variance, plus
   homoscedastic Gaussian noise with a lower bound (``noise_floor``, default 1e-6 of the
   standardized variance), so noise-free and noisy objectives are both handled.
-* Hyperparameters: MAP estimate (log-normal priors; see :func:`_gp_model.default_priors`) found by
-  L-BFGS-B on the analytic gradient of the log marginal likelihood + log prior.
-* Acquisition: log expected improvement (default; numerically stable for tiny EI), log probability
-  of improvement, or lower confidence bound.  The incumbent is the smallest posterior mean over the
-  observed inputs (equals the best observation for noise-free data).  Optimized by scoring a scrambled
-  Sobol set (or hit-and-run samples of the constrained polytope) plus Gaussian perturbations of the
-  best observed points, then polishing the best few starts with L-BFGS-B (box) or SLSQP (linear
-  constraints, in null-space coordinates so that equalities hold to machine precision).
+* Hyperparameters: MAP estimate found by L-BFGS-B on the analytic gradient of the log marginal
+  likelihood + log prior.  Default priors: lengthscale LogNormal(sqrt2 + log(d)/2, sqrt3) (the
+  dimension-scaled prior of current BoTorch), log signal variance ~ N(0, 1.5^2), log noise
+  variance ~ N(-9, 3^2); see :func:`_gp_model.default_priors`.
+* Acquisition: log expected improvement (default; numerically stable for tiny EI), log
+  probability of improvement, or lower confidence bound.  The incumbent is the smallest posterior
+  mean over the observed inputs (the best observation for noise-free data).  Optimized by scoring
+  a scrambled Sobol set (or hit-and-run samples of the constrained polytope) plus Gaussian
+  perturbations of the best observed points, then polishing the best few starts with L-BFGS-B
+  (box) or SLSQP (linear constraints, in null-space coordinates so that equalities hold to machine
+  precision).
 * Batches / pending points: kriging believer (default; fantasized value = posterior mean) or
   constant liar; the posterior is conditioned on each fantasy before choosing the next point.
 
@@ -72,7 +77,8 @@ class GPBO:
     Parameters
     ----------
     dim: input dimension ``d``.
-    seed: seeds the extra random restarts of the first hyperparameter fit (nothing else).
+    seed: seeds the extra random restarts of the first hyperparameter fit when
+        ``fit_restarts > 3`` (nothing else; all randomness of :meth:`ask` comes from ``rng``).
     acquisition: "ei" (log-EI internally; "logei" is an alias), "pi" or "lcb".
     exploration: xi for EI/PI in standardized y units; added to kappa for LCB.
     n_candidates: raw candidates scored before the local polish (default ``max(1024, 256 d)``
@@ -125,6 +131,8 @@ class GPBO:
         """Append observations: X (k,d) in [0,1] (tolerance 1e-9, then clipped), y (k,) finite."""
         X = np.array(X, dtype=float, ndmin=2)
         y = np.array(y, dtype=float).reshape(-1)
+        if y.size == 0 and np.size(X) == 0:
+            return
         if X.shape[1] != self.dim or X.shape[0] != y.shape[0]:
             raise ValueError(f"expected X (k,{self.dim}) and y (k,), got {X.shape} and {y.shape}")
         if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
@@ -287,7 +295,6 @@ class GPBO:
             return poly.sample(n, rng), np.full(n, np.nan)
 
         post, ymean, ysd = self._posterior()
-        theta = post.theta
         mu_obs, _ = post.mean_var(self._X)
         best = float(np.min(mu_obs))
         incumbents = self._X[np.argsort(mu_obs, kind="stable")[:int(self.options["n_incumbents"])]]
@@ -393,7 +400,7 @@ class GPBO:
         return np.any(d2 <= tol * tol, axis=1)
 
     def _polish_box(self, post: Posterior, best: float, starts: np.ndarray) -> np.ndarray:
-        """Batched L-BFGS-B on the sum of the acquisitions of independent starts (block-separable)."""
+        """Batched L-BFGS-B on the sum of the acquisitions of independent starts (separable)."""
         k, d = starts.shape
 
         def obj(flat: np.ndarray) -> tuple[float, np.ndarray]:

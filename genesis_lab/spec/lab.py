@@ -29,13 +29,21 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class LimitSpec(Strict):
-    """Hard limits of one settable, enforced by the controller before any motion."""
+    """Hard limits of one settable, enforced by the controller before any motion.
 
-    min: float
-    max: float
+    A numeric settable has ``min`` and ``max`` (and optionally ``max_step`` and
+    ``forbidden`` intervals); a settable that takes one of a set of values
+    (a reagent, a sample slot) has ``choices`` instead.
+    """
+
+    min: float | None = None
+    max: float | None = None
     max_step: float | None = Field(default=None, gt=0, description="largest move per set()")
     forbidden: list[tuple[float, float]] = Field(
         default_factory=list, description="closed intervals the setpoint may never enter"
+    )
+    choices: list[str | int | float] | None = Field(
+        default=None, min_length=1, description="the only values a categorical settable may take"
     )
 
     @model_validator(mode="before")
@@ -49,6 +57,12 @@ class LimitSpec(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> LimitSpec:
+        if self.choices is not None:
+            if self.min is not None or self.max is not None or self.max_step or self.forbidden:
+                raise ValueError("give either choices or min/max (with max_step, forbidden)")
+            return self
+        if self.min is None or self.max is None:
+            raise ValueError("give min and max (or [min, max]), or choices: [...]")
         if not self.min < self.max:
             raise ValueError(f"min ({self.min}) must be below max ({self.max})")
         for lo, hi in self.forbidden:

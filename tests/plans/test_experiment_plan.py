@@ -70,3 +70,14 @@ def test_one_run_with_the_proposal_in_the_start_document(motor, det):
     event = next(d for n, d in docs if n == "event")
     assert event["data"]["motor"] == pytest.approx(0.25)
     assert "det" in event["data"]
+
+
+def test_waypoints_are_moved_in_order_before_the_target(motor, det):
+    msgs = list(experiment({motor: 3.0}, [det], waypoints=[{motor: 1.0}, {motor: 2.0}]))
+    sets = [m.args[0] for m in msgs if m.command == "set"]
+    assert sets == [1.0, 2.0, 3.0]
+    commands = [m.command for m in msgs]
+    # every set is awaited before the next one
+    for i, c in enumerate(commands):
+        if c == "set":
+            assert commands[i + 1] == "wait"

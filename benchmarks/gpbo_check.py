@@ -11,6 +11,7 @@ GPBO and random search start from the first ``k`` points of a scrambled Sobol se
 the seed (k = 10 for Hartmann-6, 5 for Branin); skopt uses its own defaults (``gp_minimize``).
 
 Usage: PYTHONPATH=. python benchmarks/gpbo_check.py [--seeds N] [--quick] [--no-skopt]
+       [--blas-threads N] [--init-h6 K] [--init-branin K]
 """
 
 from __future__ import annotations
@@ -126,16 +127,23 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=10, help="number of seeds (0..N-1)")
     ap.add_argument("--quick", action="store_true", help="3 seeds and fewer latency steps")
     ap.add_argument("--no-skopt", action="store_true", help="skip scikit-optimize (slow)")
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="BLAS threads for all methods via threadpoolctl (0 = leave as is)")
     ap.add_argument("--init-h6", type=int, default=10, help="Sobol initial points, Hartmann-6")
     ap.add_argument("--init-branin", type=int, default=5, help="Sobol initial points, Branin")
     args = ap.parse_args(argv)
+    if args.blas_threads > 0:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=args.blas_threads, user_api="blas")
     seeds = range(3 if args.quick and args.seeds == 10 else args.seeds)
     steps = 5 if args.quick else 15
     methods = {k: v for k, v in METHODS.items() if not (args.no_skopt and "skopt" in k)}
 
     print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
-    print(f"cpus: {os.cpu_count()}  OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
-          f"  seeds: 0..{len(seeds) - 1}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"cpus: {os.cpu_count()}  load average (1 min) at start: {load:.1f}  BLAS threads: "
+          f"{args.blas_threads or 'default'}  seeds: 0..{len(seeds) - 1}")
 
     rows: dict[str, dict[str, str]] = {m: {} for m in methods}
     t_all = time.perf_counter()

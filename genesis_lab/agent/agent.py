@@ -9,6 +9,7 @@ was interrupted and resumed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -47,28 +48,37 @@ class Agent:
     def training_data(self) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Observed points and minimized values; infeasible points get a penalty.
 
-        A scientific failure is learned as "worse than anything seen": its value
-        is the worst feasible value plus the observed range, so the model steers
-        away without breaking its scale.
+        A scientific failure is learned as "worse than anything seen so far":
+        its value is fixed when it is ingested (the worst feasible value then,
+        plus half the range then), so the data only ever grows at the end and
+        an incremental model never has to refit from scratch. Failures before
+        the first feasible result wait until there is a scale to penalize on.
         """
-        X, y, bad = [], [], []
+        X: list[dict[str, Any]] = []
+        y: list[float] = []
+        feasible: list[float] = []
+        waiting: list[dict[str, Any]] = []
         for obs in self.observations:
-            if obs.feasible and obs.objectives:
-                v = self.scalar(obs.objectives)
-                if np.isfinite(v):
-                    X.append(obs.parameters)
-                    y.append(v)
-                    continue
-            bad.append(obs.parameters)
-        if bad:
-            if y:
-                worst, span = max(y), (max(y) - min(y)) or 1.0
-                penalty = worst + 0.5 * span
+            v = self.scalar(obs.objectives) if obs.feasible and obs.objectives else math.nan
+            if math.isfinite(v):
+                X.append(obs.parameters)
+                y.append(v)
+                feasible.append(v)
+                if waiting:
+                    X += waiting
+                    y += [self._penalty(feasible)] * len(waiting)
+                    waiting = []
+            elif feasible:
+                X.append(obs.parameters)
+                y.append(self._penalty(feasible))
             else:
-                penalty = 1.0
-            X += bad
-            y += [penalty] * len(bad)
+                waiting.append(obs.parameters)
         return X, np.asarray(y, dtype=float)
+
+    @staticmethod
+    def _penalty(y: list[float]) -> float:
+        worst, span = max(y), max(y) - min(y)
+        return worst + (0.5 * span if span > 0 else max(1.0, 0.1 * abs(worst)))
 
     # ------------------------------------------------------------- proposing
     @property

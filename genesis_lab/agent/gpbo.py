@@ -85,8 +85,9 @@ class GPBO:
         rounded up to a power of two).
     refit_schedule: None (default schedule, see module docs), an int ``k`` (refit when ``n % k ==
         0``, plus at n=2), a sequence of observation counts, or a pure callable ``n -> bool``.
-    **options: see ``_DEFAULT_OPTIONS`` (prior, noise_floor, kappa, batch_strategy, n_restarts,
-        n_local, dense_refit_until, refit_fraction, fit_restarts, distinct_tol).
+    **options: see ``_DEFAULT_OPTIONS`` (prior, mean, noise_floor, kappa, batch_strategy,
+        n_restarts, n_local, local_scales, n_incumbents, dense_refit_until, refit_fraction,
+        fit_restarts, distinct_tol).  Unknown names raise TypeError.
 
     Acquisition values returned by :meth:`ask` (larger = better): "ei": log EI with EI in
     standardized y units; "pi": log PI; "lcb": ``-(mu - kappa sigma)`` in original y units;
@@ -225,10 +226,12 @@ class GPBO:
         """Current hyperparameters (lengthscales in unit-cube units) for provenance."""
         n = self.n_observations
         theta, fitted_at = self._theta_at(n)
-        _, mean, sd = self._posterior() if n else (None, 0.0, 1.0)
+        post, mean, sd = self._posterior() if n else (None, 0.0, 1.0)
+        const = post.const * sd + mean if post is not None else 0.0
         d = self.dim
         s2, sn2 = math.exp(theta[d]), math.exp(theta[d + 1])
         return {"kernel": "matern52_ard", "lengthscales": np.exp(theta[:d]).tolist(),
+                "prior_mean": float(const),
                 "signal_variance": s2 * sd * sd, "noise_variance": sn2 * sd * sd,
                 "signal_variance_standardized": s2, "noise_variance_standardized": sn2,
                 "y_mean": mean, "y_std": sd, "fitted_at_n": fitted_at, "n_observations": n,
@@ -271,8 +274,8 @@ class GPBO:
         P = np.zeros((0, d)) if pending is None else np.array(pending, float, ndmin=2)
         if P.size == 0:
             P = np.zeros((0, d))
-        if P.shape[1] != d:
-            raise ValueError(f"pending must have shape (m,{d})")
+        if P.shape[1] != d or not np.all(np.isfinite(P)):
+            raise ValueError(f"pending must be a finite (m,{d}) array")
         allowed = C = None
         if candidates is not None:
             C = np.array(candidates, float, ndmin=2)

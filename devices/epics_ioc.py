@@ -1,0 +1,351 @@
+"""Serve one instrument simulator over EPICS Channel Access (a caproto IOC).
+
+The simulated twins in :mod:`devices.sim` skip the control system entirely.
+This IOC puts it back: one simulator instance behind real Channel Access PVs,
+so that the EPICS devices of :mod:`devices.epics` -- the classes a lab engineer
+points at real hardware -- can be exercised end to end on one machine::
+
+    python -m devices.epics_ioc --instrument flow_reactor --prefix SIM:R1: --time-scale 0.001
+
+PVs (``P`` is the prefix)
+-------------------------
+For every simulator input ``IN`` (e.g. ``temperature``):
+
+``P:IN``        setpoint (double; units, precision, control limits = the
+                instrument's physical range).  A put runs ``simulator.set()``
+                in a worker thread; with put-completion (``ca_put_callback``,
+                ophyd ``put_complete=True``) the put completes when the
+                simulated actuation has finished.
+``P:IN_RBV``    readback (double), updated when the move has finished.  A move
+                the instrument refused leaves the readback where it was, in
+                ``WRITE`` alarm (severity ``MAJOR``); a good move clears it.
+``P:IN_DMOV``   done moving: 0 while the actuation runs, 1 otherwise.
+
+For every simulator output ``OUT`` (e.g. ``yield_pct``): ``P:OUT`` (double,
+read-only; units; upper control/display limit = the detector saturation when
+it is finite; a saturated reading is in ``HIHI`` alarm).
+
+Instrument-wide:
+
+``P:ACQUIRE``    write 1 to take one measurement.  It reads 1 while the
+                 measurement runs and returns to 0 when it is over; the put
+                 completes at that moment (after the outputs, ``STATUS`` and
+                 ``ERROR`` have been updated).
+``P:STATUS``     enum ``OK`` / ``FAULT`` / ``TRANSIENT``: outcome of the last
+                 failed operation (``TRANSIENT``: a retry may succeed).  Reset
+                 to ``OK`` when a measurement starts.
+``P:ERROR``      char waveform (read it as a string): message of the last
+                 fault, ``''`` if none.  Reset when a measurement starts.
+``P:BUSY``       1 while any actuation or measurement runs.
+``P:EXPERIMENT`` number of completed measurements.
+
+Only loopback (127.0.0.1) is served unless ``--interfaces`` says otherwise;
+beacons then go to loopback only as well.  The line ``IOC ready ...`` on
+stdout tells a supervising process that the server is listening.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
+
+from caproto import AlarmSeverity, AlarmStatus, ChannelType
+from caproto.server import PVGroup, pvproperty, run
+
+import simulators
+from simulators import FaultPlan, Simulator
+
+__all__ = [
+    "STATUS_STRINGS",
+    "SimulatorIOC",
+    "ioc_class",
+    "make_ioc",
+    "parse_fault_at",
+    "main",
+]
+
+log = logging.getLogger("devices.epics_ioc")
+
+#: values of the ``STATUS`` enum PV
+STATUS_STRINGS = ("OK", "FAULT", "TRANSIENT")
+OK, FAULT, TRANSIENT = range(3)
+#: longest ``ERROR`` message served (characters)
+ERROR_LENGTH = 256
+LOOPBACK = "127.0.0.1"
+
+
+class SimulatorIOC(PVGroup):
+    """The PVs every instrument has; :func:`ioc_class` adds its inputs and outputs."""
+
+    simulator_class: ClassVar[type[Simulator]]
+    input_attrs: ClassVar[dict[str, tuple[str, str, str]]] = {}
+    output_attrs: ClassVar[dict[str, str]] = {}
+
+    acquire = pvproperty(
+        name="ACQUIRE", value=0, dtype=int,
+        doc="write 1 to measure; back to 0 (and the put completes) when done",
+    )
+    status = pvproperty(
+        name="STATUS", value=STATUS_STRINGS[OK], dtype=ChannelType.ENUM,
+        enum_strings=STATUS_STRINGS, read_only=True,
+        doc="outcome of the last failed operation (OK, FAULT or TRANSIENT)",
+    )
+    error = pvproperty(
+        name="ERROR", value="", dtype=ChannelType.CHAR, max_length=ERROR_LENGTH,
+        string_encoding="utf-8", read_only=True, doc="message of the last fault, '' if none",
+    )
+    busy = pvproperty(name="BUSY", value=0, dtype=int, read_only=True,
+                      doc="1 while an actuation or a measurement runs")
+    experiment = pvproperty(name="EXPERIMENT", value=0, dtype=int, read_only=True,
+                            doc="completed measurements")
+
+    def __init__(self, prefix: str, *, simulator: Simulator, **kwargs: Any):
+        super().__init__(prefix, **kwargs)
+        self.simulator = simulator
+        self._executor = ThreadPoolExecutor(
+            max_workers=len(simulator.INPUTS) + 2, thread_name_prefix="simulator"
+        )
+        self._busy_count = 0
+
+    # ------------------------------------------------------------ helpers
+    def pv(self, attr: str) -> Any:
+        return getattr(self, attr)
+
+    async def _call(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Run a blocking simulator call in a worker thread (it sleeps the scaled latency)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, func, *args)
+
+    async def _enter(self) -> None:
+        self._busy_count += 1
+        if self._busy_count == 1:
+            await self.busy.write(1)
+
+    async def _leave(self) -> None:
+        self._busy_count -= 1
+        if self._busy_count == 0:
+            await self.busy.write(0)
+
+    async def _report_fault(self, exc: BaseException) -> None:
+        code = TRANSIENT if getattr(exc, "retryable", False) else FAULT
+        message = str(exc) or type(exc).__name__
+        log.warning("%s: %s", STATUS_STRINGS[code], message)
+        await self.status.write(STATUS_STRINGS[code])
+        await self.error.write(message[: ERROR_LENGTH - 1])
+
+    # ------------------------------------------------------------ actions
+    async def move(self, name: str, value: float) -> float:
+        """Putter of the setpoint of input ``name``; returns the value the setpoint keeps."""
+        setpoint_attr, rbv_attr, dmov_attr = self.input_attrs[name]
+        rbv, dmov = self.pv(rbv_attr), self.pv(dmov_attr)
+        await self._enter()
+        try:
+            await dmov.write(0)
+            try:
+                await self._call(self.simulator.set, name, float(value))
+            except Exception as exc:  # refused or failed: nothing moved
+                await self._report_fault(exc)
+                kept = float(self.simulator.setpoints[name])
+                await rbv.write(kept, status=AlarmStatus.WRITE,
+                                severity=AlarmSeverity.MAJOR_ALARM)
+                return kept
+            now = float(self.simulator.setpoints[name])
+            await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
+            return now
+        finally:
+            await dmov.write(1)
+            await self._leave()
+
+    async def measure(self) -> None:
+        """Take one measurement; outputs, STATUS and ERROR are updated before it returns."""
+        await self._enter()
+        try:
+            await self.status.write(STATUS_STRINGS[OK])
+            await self.error.write("")
+            try:
+                values = await self._call(self.simulator.measure)
+            except Exception as exc:
+                await self._report_fault(exc)
+                return
+            for name, attr in self.output_attrs.items():
+                value = float(values[name])
+                sat = self.simulator.OUTPUTS[name].saturation
+                saturated = math.isfinite(sat) and value >= sat
+                await self.pv(attr).write(
+                    value,
+                    verify_value=False,  # NaN and out-of-range readings are data too
+                    status=AlarmStatus.HIHI if saturated else AlarmStatus.NO_ALARM,
+                    severity=AlarmSeverity.MAJOR_ALARM if saturated else AlarmSeverity.NO_ALARM,
+                )
+            await self.experiment.write(int(self.simulator.experiment))
+        finally:
+            await self._leave()
+
+    @acquire.putter
+    async def acquire(self, instance: Any, value: int) -> int:
+        if not value:
+            return 0
+        await instance.write(1, verify_value=False)  # visible to monitors while it runs
+        await self.measure()
+        return 0
+
+    # ------------------------------------------------------------ listing
+    def pv_table(self) -> list[tuple[str, str, str]]:
+        """(PV name, type, units) of every PV served."""
+        rows = []
+        for pvname, channel in self.pvdb.items():
+            units = getattr(channel, "units", "") or ""
+            rows.append((pvname, channel.data_type.name, units))
+        return rows
+
+
+def _input_putter(name: str) -> Callable[..., Any]:
+    async def put(group: SimulatorIOC, instance: Any, value: float) -> float:
+        return await group.move(name, value)
+
+    put.__name__ = f"put_{name}"
+    return put
+
+
+def ioc_class(sim_cls: type[Simulator]) -> type[SimulatorIOC]:
+    """The PVGroup class of one instrument: the shared PVs plus its inputs and outputs."""
+    attrs: dict[str, Any] = {"simulator_class": sim_cls, "__module__": __name__}
+    input_attrs: dict[str, tuple[str, str, str]] = {}
+    output_attrs: dict[str, str] = {}
+    for name, inp in sim_cls.INPUTS.items():
+        sp, rbv, dmov = f"in_{name}", f"in_{name}_rbv", f"in_{name}_dmov"
+        limits = dict(lower_ctrl_limit=float(inp.low), upper_ctrl_limit=float(inp.high),
+                      lower_disp_limit=float(inp.low), upper_disp_limit=float(inp.high))
+        attrs[sp] = pvproperty(
+            put=_input_putter(name), name=name, value=float(inp.default), dtype=float,
+            units=inp.units, precision=4, doc=f"setpoint: {inp.description}".strip(), **limits,
+        )
+        attrs[rbv] = pvproperty(
+            name=f"{name}_RBV", value=float(inp.default), dtype=float, read_only=True,
+            units=inp.units, precision=4, doc=f"readback of {name}", **limits,
+        )
+        attrs[dmov] = pvproperty(name=f"{name}_DMOV", value=1, dtype=int, read_only=True,
+                                 doc=f"1 when {name} is not moving")
+        input_attrs[name] = (sp, rbv, dmov)
+    for name, out in sim_cls.OUTPUTS.items():
+        attr = f"out_{name}"
+        limits = {}
+        if math.isfinite(out.saturation):
+            limits = dict(upper_ctrl_limit=float(out.saturation),
+                          upper_disp_limit=float(out.saturation))
+        attrs[attr] = pvproperty(
+            name=name, value=math.nan, dtype=float, read_only=True, units=out.units,
+            precision=6, doc=out.description, **limits,
+        )
+        output_attrs[name] = attr
+    attrs["input_attrs"] = input_attrs
+    attrs["output_attrs"] = output_attrs
+    return type(f"{sim_cls.__name__}IOC", (SimulatorIOC,), attrs)
+
+
+def make_ioc(instrument: str, prefix: str, **sim_kwargs: Any) -> SimulatorIOC:
+    """An IOC serving a new ``SIMULATORS[instrument]`` built with ``sim_kwargs``."""
+    try:
+        sim_cls = simulators.SIMULATORS[instrument]
+    except KeyError:
+        raise ValueError(
+            f"unknown instrument {instrument!r}; choose one of: {', '.join(simulators.SIMULATORS)}"
+        ) from None
+    return ioc_class(sim_cls)(prefix, simulator=sim_cls(**sim_kwargs))
+
+
+def parse_fault_at(text: str) -> tuple[int, str]:
+    """``"3:trigger_error"`` -> ``(3, "trigger_error")`` (for ``--faults-at``)."""
+    index, sep, kind = text.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r}: write EXPERIMENT:KIND, e.g. 0:trigger_error")
+    try:
+        return int(index), kind.strip()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {index!r} is not an experiment index") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m devices.epics_ioc",
+        description="Serve one Genesis Lab instrument simulator over EPICS Channel Access.",
+    )
+    p.add_argument("--instrument", required=True, choices=sorted(simulators.SIMULATORS),
+                   help="which simulator to serve")
+    p.add_argument("--prefix", required=True, help="PV prefix, e.g. SIM:R1:")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--noise", type=float, default=1.0, help="noise factor (0 = noise-free)")
+    p.add_argument("--drift", type=float, default=1.0, help="drift factor (0 = no drift)")
+    p.add_argument("--time-scale", type=float, default=0.0, metavar="X",
+                   help="wall seconds per lab second (0 = instant, 1 = real time)")
+    p.add_argument("--faults-rate", type=float, default=0.0, metavar="P",
+                   help="probability of a random fault per attempt")
+    p.add_argument("--faults-kinds", default=None, metavar="K1,K2",
+                   help=f"kinds of random faults (default all: {','.join(simulators.FAULT_KINDS)})")
+    p.add_argument("--faults-at", type=parse_fault_at, action="append", default=[],
+                   metavar="N:KIND", help="fault KIND on the first attempt of experiment N "
+                   "(repeatable), e.g. 0:trigger_error")
+    p.add_argument("--faults-seed", type=int, default=None, help="seed of random faults")
+    p.add_argument("--interfaces", nargs="+", default=[LOOPBACK], metavar="ADDR",
+                   help="interfaces to serve on (default: 127.0.0.1 only)")
+    p.add_argument("--list-pvs", action="store_true", help="print the PVs served at startup")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    g.add_argument("-v", "--verbose", action="store_true", help="caproto's own log too")
+    return p
+
+
+def _loopback_only(interfaces: Sequence[str]) -> bool:
+    return all(i.startswith("127.") or i in ("localhost", "::1") for i in interfaces)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+    )
+    logging.getLogger("caproto").setLevel(logging.INFO if args.verbose else logging.WARNING)
+
+    faults: dict[str, Any] = {"rate": args.faults_rate,
+                              "at": dict(args.faults_at)}
+    if args.faults_kinds:
+        faults["kinds"] = tuple(k.strip() for k in args.faults_kinds.split(",") if k.strip())
+    if args.faults_seed is not None:
+        faults["seed"] = args.faults_seed
+    try:
+        plan = FaultPlan.from_dict({"seed": args.seed, **faults})
+        ioc = make_ioc(args.instrument, args.prefix, seed=args.seed, noise=args.noise,
+                       drift=args.drift, time_scale=args.time_scale, faults=plan)
+    except ValueError as exc:
+        parser.error(str(exc))
+
+    if _loopback_only(args.interfaces):
+        # beacons announce the server; keep them on loopback too (caproto reads these at start)
+        os.environ.setdefault("EPICS_CAS_AUTO_BEACON_ADDR_LIST", "NO")
+        os.environ.setdefault("EPICS_CAS_BEACON_ADDR_LIST", LOOPBACK)
+
+    if args.list_pvs:
+        for name, dtype, units in ioc.pv_table():
+            print(f"{name:40s} {dtype:8s} {units}")
+
+    port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
+
+    async def ready(async_lib: Any) -> None:
+        print(f"IOC ready: {args.instrument} as {args.prefix}* ({len(ioc.pvdb)} PVs) on "
+              f"{' '.join(args.interfaces)}, CA server port {port}", flush=True)
+
+    run(ioc.pvdb, interfaces=list(args.interfaces), startup_hook=ready)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

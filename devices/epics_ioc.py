@@ -224,14 +224,17 @@ def ioc_class(sim_cls: type[Simulator]) -> type[SimulatorIOC]:
         limits = dict(lower_ctrl_limit=float(inp.low), upper_ctrl_limit=float(inp.high),
                       lower_disp_limit=float(inp.low), upper_disp_limit=float(inp.high))
         attrs[sp] = pvproperty(
-            put=_input_putter(name), name=name, value=float(inp.default), dtype=float,
+            put=_input_putter(name), name=name, alarm_group=f"in:{name}", value=float(inp.default),
+            dtype=float,
             units=inp.units, precision=4, doc=f"setpoint: {inp.description}".strip(), **limits,
         )
         attrs[rbv] = pvproperty(
-            name=f"{name}_RBV", value=float(inp.default), dtype=float, read_only=True,
+            name=f"{name}_RBV", alarm_group=f"{name}_RBV", value=float(inp.default),
+            dtype=float, read_only=True,
             units=inp.units, precision=4, doc=f"readback of {name}", **limits,
         )
-        attrs[dmov] = pvproperty(name=f"{name}_DMOV", value=1, dtype=int, read_only=True,
+        attrs[dmov] = pvproperty(name=f"{name}_DMOV", alarm_group=f"{name}_DMOV", value=1,
+                                 dtype=int, read_only=True,
                                  doc=f"1 when {name} is not moving")
         input_attrs[name] = (sp, rbv, dmov)
     for name, out in sim_cls.OUTPUTS.items():
@@ -241,7 +244,8 @@ def ioc_class(sim_cls: type[Simulator]) -> type[SimulatorIOC]:
             limits = dict(upper_ctrl_limit=float(out.saturation),
                           upper_disp_limit=float(out.saturation))
         attrs[attr] = pvproperty(
-            name=name, value=math.nan, dtype=float, read_only=True, units=out.units,
+            name=name, alarm_group=f"out:{name}", value=math.nan, dtype=float, read_only=True,
+            units=out.units,
             precision=6, doc=out.description, **limits,
         )
         output_attrs[name] = attr
@@ -302,6 +306,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _BeaconNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to send beacon")
+
+
 def _loopback_only(interfaces: Sequence[str]) -> bool:
     return all(i.startswith("127.") or i in ("localhost", "::1") for i in interfaces)
 
@@ -314,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
     )
     logging.getLogger("caproto").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    # with nobody listening for beacons (no CA repeater: usual on a workstation) every
+    # beacon logs a traceback; they are optional, so keep that out of the log
+    logging.getLogger("caproto.ctx").addFilter(_BeaconNoise())
 
     faults: dict[str, Any] = {"rate": args.faults_rate,
                               "at": dict(args.faults_at)}
@@ -332,6 +344,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # beacons announce the server; keep them on loopback too (caproto reads these at start)
         os.environ.setdefault("EPICS_CAS_AUTO_BEACON_ADDR_LIST", "NO")
         os.environ.setdefault("EPICS_CAS_BEACON_ADDR_LIST", LOOPBACK)
+    if "EPICS_CA_REPEATER_PORT" in os.environ:  # as in EPICS base: beacons go to the repeater
+        os.environ.setdefault("EPICS_CAS_BEACON_PORT", os.environ["EPICS_CA_REPEATER_PORT"])
 
     if args.list_pvs:
         for name, dtype, units in ioc.pv_table():

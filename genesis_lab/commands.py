@@ -31,6 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "seed": files.campaign.seed,
             "time_scale": lab.time_scale,
             "campaign_path": str(args.campaign),
+            "lab_dir": str(files.lab_dir) if files.lab_dir else None,
         },
     )
     return _drive(files, lab, ledger, budget, args, resumed=False)

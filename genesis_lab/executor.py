@@ -101,6 +101,8 @@ def classify(exc: BaseException) -> tuple[str, str, bool]:
     msg = f"{type(root).__name__}: {root}"
     if isinstance(root, EnvelopeViolation):
         return msg, "refused", False
+    if getattr(root, "infeasible", False):  # e.g. a combination a dataset never recorded
+        return msg, "scientific", False
     retryable = bool(getattr(root, "retryable", False)) or isinstance(
         root, TimeoutError | ConnectionError
     )

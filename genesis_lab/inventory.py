@@ -16,7 +16,7 @@ __all__ = ["inventory", "print_inventory"]
 
 def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]], bool]:
     spec, _ = load_lab(Path(lab_path))
-    lab = Lab(spec, f"lab file {lab_path}")
+    lab = Lab(spec, f"lab file {lab_path}", base_dir=Path(lab_path).resolve().parent)
     rows, ok = [], True
     try:
         for name, dev in lab.devices.items():

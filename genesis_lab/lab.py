@@ -6,12 +6,13 @@ import importlib
 import inspect
 import time
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from devices.safety import Limit, SafetyEnvelope, guard
 
 from .errors import SpecError
-from .spec import CampaignSpec, CategoricalParameter, LabSpec
+from .spec import CampaignSpec, CategoricalParameter, LabSpec, LimitSpec
 
 __all__ = ["Lab", "import_object"]
 
@@ -31,7 +32,8 @@ def import_object(path: str) -> Any:
 class Lab:
     """The instruments of one lab file, instantiated and guarded."""
 
-    def __init__(self, spec: LabSpec, source: str, *, time_scale: float | None = None):
+    def __init__(self, spec: LabSpec, source: str, *, time_scale: float | None = None,
+                 base_dir: Path | None = None):
         self.spec = spec
         self.source = source
         self.time_scale = spec.time_scale if time_scale is None else time_scale
@@ -48,6 +50,8 @@ class Lab:
             kwargs = dict(dspec.kwargs)
             if "time_scale" not in kwargs and _accepts(cls, "time_scale"):
                 kwargs["time_scale"] = self.time_scale
+            if "base_dir" not in kwargs and _accepts(cls, "base_dir") and base_dir is not None:
+                kwargs["base_dir"] = str(base_dir)  # relative data paths: from the lab file
             try:
                 device = cls(name=name, **kwargs)
             except Exception as exc:
@@ -55,13 +59,18 @@ class Lab:
                 continue
             self.devices[name] = device
             settables = tuple(getattr(device, "settables", ()))
+            limit_specs = dict(dspec.limits)
+            if getattr(device, "virtual", False) and hasattr(device, "default_limits"):
+                # nothing physical moves: the data's own domain is the envelope
+                for comp, lim in device.default_limits().items():
+                    limit_specs.setdefault(comp, LimitSpec.model_validate(lim))
             for comp in settables:
-                if comp not in dspec.limits:
+                if comp not in limit_specs:
                     problems.append(
                         f"{where}.limits: no limit for settable {comp!r}; add "
                         f"limits.{comp}: [min, max]"
                     )
-            for comp, lim in dspec.limits.items():
+            for comp, lim in limit_specs.items():
                 obj = _component(device, comp)
                 if obj is None or not hasattr(obj, "set"):
                     allowed = ", ".join(settables) or "its settable components"

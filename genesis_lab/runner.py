@@ -291,7 +291,7 @@ class CampaignRunner:
                            run_uid=outcome.uid, error=outcome.error, failure_kind=kind,
                            feasible=False if kind == "refused" else None,
                            device_state=self.device_state())
-        if kind == "refused":
+        if kind in ("refused", "scientific"):  # teach the model where not to go
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
 
     def _report(self, eid: int) -> None:

@@ -27,6 +27,7 @@ class CampaignFiles:
     lab_spec: LabSpec
     lab_text: str
     lab_source: str
+    lab_dir: Path | None = None  # relative data paths in the lab file start here
 
     @classmethod
     def load(cls, path: str | Path) -> CampaignFiles:
@@ -40,7 +41,8 @@ class CampaignFiles:
                 "the path is relative to the campaign file",
             )
         lab_spec, lab_text = load_lab(lab_path)
-        return cls(campaign, text, f"campaign file {p}", lab_spec, lab_text, f"lab file {lab_path}")
+        return cls(campaign, text, f"campaign file {p}", lab_spec, lab_text, f"lab file {lab_path}",
+                   lab_path.parent)
 
     @classmethod
     def from_store(cls, ledger: Ledger) -> CampaignFiles:
@@ -50,10 +52,11 @@ class CampaignFiles:
         csrc, lsrc = f"campaign manifest in {d}", f"lab manifest in {d}"
         campaign = validate(CampaignSpec, yaml.safe_load(ctext), csrc)
         lab_spec = validate(LabSpec, yaml.safe_load(ltext), lsrc)
-        return cls(campaign, ctext, csrc, lab_spec, ltext, lsrc)
+        lab_dir = ledger.meta("lab_dir")
+        return cls(campaign, ctext, csrc, lab_spec, ltext, lsrc, Path(lab_dir) if lab_dir else None)
 
     def build_lab(self, time_scale: float | None = None) -> Lab:
-        lab = Lab(self.lab_spec, self.lab_source, time_scale=time_scale)
+        lab = Lab(self.lab_spec, self.lab_source, time_scale=time_scale, base_dir=self.lab_dir)
         try:
             lab.check_campaign(self.campaign, self.campaign_source)
             compile_objectives(self.campaign, lab, self.campaign_source)

@@ -1,0 +1,260 @@
+"""EPICS Channel Access devices: what a lab engineer points at real hardware.
+
+Each class talks to one instrument IOC through PVs under a prefix (``P``):
+
+=====================  ======================================================
+``P:IN``               setpoint of input ``IN`` (written with put-completion)
+``P:IN_RBV``           its readback (what :meth:`get` and :meth:`read` return)
+``P:OUT``              reading ``OUT`` (refreshed by a measurement)
+``P:ACQUIRE``          write 1 to measure; the put completes when it is done
+``P:STATUS``           enum ``OK`` / ``FAULT`` / ``TRANSIENT`` of the last fault
+``P:ERROR``            char waveform: the last fault's message ('' if none)
+``P:BUSY``             1 while anything runs (not used by the device; for screens)
+=====================  ======================================================
+
+``IN`` and ``OUT`` are the input and output names of the matching simulator in
+:mod:`simulators`, so readings (``reactor_yield_pct``...) have the same keys as
+the simulated twin's of :mod:`devices.sim` and a campaign runs unchanged on
+either.  :mod:`devices.epics_ioc` serves exactly these PVs from a simulator;
+an IOC for real hardware has to serve the same names (or subclass and rename
+the components).
+
+Moves (``Movable``): :meth:`EpicsSetpoint.set` writes the setpoint with
+put-completion; its Status finishes when the IOC reports the put complete,
+i.e. the actuation is over.  A move the instrument refused leaves the readback
+in ``WRITE`` alarm; the Status then fails with the IOC's ``ERROR`` message.
+Control limits of the setpoint PV are checked before writing.
+
+Measurement (``Triggerable``): :meth:`EpicsInstrument.trigger` writes
+``ACQUIRE=1`` with put-completion; its Status finishes when ACQUIRE is back to
+0, or fails with :class:`EpicsInstrumentError` (the ``ERROR`` message;
+``retryable`` when ``STATUS`` is ``TRANSIENT``) if the measurement faulted.
+Losing the IOC while waiting fails the Status with :class:`ConnectionError`.
+
+Limits enforced by the controller come from the lab file, never from here
+(see ``docs/decisions/0003``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import ophyd
+from ophyd import Component as Cpt
+from ophyd import Device, EpicsSignal, EpicsSignalRO, Kind
+from ophyd.status import DeviceStatus, Status, StatusBase
+from ophyd.utils import InvalidState
+from ophyd.utils.epics_pvs import AlarmStatus
+
+import simulators
+from simulators import Simulator
+
+__all__ = [
+    "EpicsInstrumentError",
+    "EpicsSetpoint",
+    "EpicsInstrument",
+    "epics_device_class",
+    "EpicsFlowReactor",
+    "EpicsThinFilmDeposition",
+    "EpicsXraySampleAlignment",
+    "EpicsElectrolyteFormulation",
+    "EpicsRareEarthExtraction",
+]
+
+#: seconds between checks of the connection while waiting for a put to complete
+_POLL = 0.05
+
+
+class EpicsInstrumentError(RuntimeError):
+    """The IOC reported that an operation failed (message from its ``ERROR`` PV).
+
+    ``retryable`` is True when the IOC called the fault transient (``STATUS`` =
+    ``TRANSIENT``): repeating the operation may succeed.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, kind: str = "epics"):
+        super().__init__(message)
+        self.retryable = retryable
+        self.kind = kind
+
+
+def _settle(status: StatusBase, exc: BaseException | None = None) -> None:
+    """Finish ``status`` (or fail it with ``exc``) unless it is already done (timed out)."""
+    if status.done:
+        return
+    try:
+        if exc is None:
+            status.set_finished()
+        else:
+            status.set_exception(exc)
+    except InvalidState:
+        pass
+
+
+def _in_ca_thread(status: StatusBase, work: Callable[[], None], name: str) -> StatusBase:
+    """Run ``work`` in a thread that shares the control layer's CA context; settle ``status``."""
+
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:
+            _settle(status, exc)
+        else:
+            _settle(status)
+
+    ophyd.cl.thread_class(target=run, daemon=True, name=name).start()
+    return status
+
+
+def _put_and_wait(signal: EpicsSignal, value: Any, *, timeout: float | None,
+                  abandon: StatusBase) -> None:
+    """Write ``value`` with put-completion and block until the IOC reports completion.
+
+    Raises ``ConnectionError`` if the IOC goes away meanwhile, ``TimeoutError``
+    after ``timeout`` seconds; returns early (silently) if ``abandon`` is done.
+    """
+    done = threading.Event()
+    signal.put(value, use_complete=True, callback=lambda *a, **kw: done.set())
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not done.wait(_POLL):
+        if abandon.done:
+            return
+        if not signal.connected:
+            raise ConnectionError(
+                f"{signal.setpoint_pvname}: lost the connection to the IOC before the "
+                f"write of {value!r} completed"
+            )
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{signal.setpoint_pvname}: the write of {value!r} did not complete "
+                f"within {timeout:g} s"
+            )
+
+
+class EpicsSetpoint(EpicsSignal):
+    """A settable input: setpoint PV ``PREFIX``, readback PV ``PREFIX_RBV`` (``Movable``).
+
+    :meth:`get` and :meth:`read` give the readback.  ``move_timeout`` (s, None =
+    wait as long as the instrument needs) bounds one move.
+    """
+
+    def __init__(self, prefix: str, *, readback_suffix: str = "_RBV",
+                 move_timeout: float | None = None, **kwargs: Any):
+        kwargs.setdefault("put_complete", True)
+        kwargs.setdefault("limits", True)
+        super().__init__(prefix + readback_suffix, write_pv=prefix, **kwargs)
+        self.move_timeout = move_timeout
+
+    def set(self, value: Any, *, timeout: float | None = None,
+            settle_time: float | None = None, **kwargs: Any) -> Status:
+        """Move to ``value``; the Status finishes when the IOC reports the move done."""
+        status = Status(self, timeout=timeout, settle_time=settle_time)
+
+        def work() -> None:
+            _put_and_wait(self, value, timeout=self.move_timeout, abandon=status)
+            if status.done:
+                return
+            info = self._read_pv.get_with_metadata(form="time", use_monitor=False,
+                                                   timeout=self.timeout)
+            if info is None:
+                raise TimeoutError(f"{self.pvname}: no readback after the move")
+            if info.get("status") == AlarmStatus.WRITE:
+                raise self._refused(value, info.get("value"))
+            self.get(use_monitor=False)  # refresh the cached readback
+
+        return _in_ca_thread(status, work, name=f"move-{self.name}")
+
+    def _refused(self, value: Any, readback: Any) -> EpicsInstrumentError:
+        parent = self.parent
+        message, retryable = ("", False)
+        if isinstance(parent, EpicsInstrument):
+            message, retryable = parent.last_fault()
+        return EpicsInstrumentError(
+            message or f"{self.setpoint_pvname}: the IOC refused {value!r} "
+                       f"(readback {readback!r}, in WRITE alarm)",
+            retryable=retryable,
+            kind="set_error",
+        )
+
+
+class EpicsInstrument(Device):
+    """An instrument IOC (see the module docstring for the PVs).
+
+    Keyword arguments: ``prefix`` (e.g. ``"SIM:R1:"``), ``move_timeout`` and
+    ``acquire_timeout`` (seconds; None = no limit), the rest as for
+    :class:`ophyd.Device`.
+    """
+
+    settables: ClassVar[tuple[str, ...]] = ()
+    readings: ClassVar[tuple[str, ...]] = ()
+    simulated: ClassVar[bool] = False
+
+    acquire = Cpt(EpicsSignal, "ACQUIRE", put_complete=True, kind=Kind.omitted)
+    fault_status = Cpt(EpicsSignalRO, "STATUS", string=True, kind=Kind.omitted)
+    fault_message = Cpt(EpicsSignalRO, "ERROR", string=True, kind=Kind.omitted)
+    busy = Cpt(EpicsSignalRO, "BUSY", kind=Kind.omitted)
+
+    def __init__(self, prefix: str = "", *, name: str, move_timeout: float | None = None,
+                 acquire_timeout: float | None = None, **kwargs: Any):
+        super().__init__(prefix, name=name, **kwargs)
+        self.acquire_timeout = acquire_timeout
+        for attr in self.settables:
+            getattr(self, attr).move_timeout = move_timeout
+
+    def last_fault(self) -> tuple[str, bool]:
+        """(message of the IOC's last fault, whether it is transient), read fresh."""
+        state = str(self.fault_status.get(use_monitor=False))
+        message = str(self.fault_message.get(use_monitor=False) or "").strip()
+        return message, state == "TRANSIENT"
+
+    def trigger(self) -> DeviceStatus:
+        """Take one measurement: ACQUIRE=1 with put-completion, then check STATUS."""
+        status = DeviceStatus(self, timeout=self.acquire_timeout)
+
+        def work() -> None:
+            _put_and_wait(self.acquire, 1, timeout=self.acquire_timeout, abandon=status)
+            if status.done:
+                return
+            state = str(self.fault_status.get(use_monitor=False))
+            if state != "OK":
+                message, retryable = self.last_fault()
+                raise EpicsInstrumentError(
+                    message or f"{self.prefix}ACQUIRE: the measurement failed ({state})",
+                    retryable=retryable,
+                    kind="trigger_error",
+                )
+
+        return _in_ca_thread(status, work, name=f"trigger-{self.name}")
+
+
+def epics_device_class(sim_cls: type[Simulator], name: str | None = None) -> type[EpicsInstrument]:
+    """The EPICS device class with one component per input and output of ``sim_cls``."""
+    components: dict[str, Cpt] = {}
+    for inp in sim_cls.INPUTS:
+        components[inp] = Cpt(EpicsSetpoint, inp, kind=Kind.hinted)
+    for out in sim_cls.OUTPUTS:
+        components[out] = Cpt(EpicsSignalRO, out, kind=Kind.hinted)
+    cls_name = name or f"Epics{sim_cls.__name__}"
+    doc = (
+        f"{sim_cls.__name__} over EPICS Channel Access (PVs under ``prefix``).\n\n"
+        f"Setpoints: {', '.join(sim_cls.INPUTS)}.  Readings: {', '.join(sim_cls.OUTPUTS)}.\n"
+        f"Serve a simulated one with ``python -m devices.epics_ioc``."
+    )
+    attrs: dict[str, Any] = {
+        "settables": tuple(sim_cls.INPUTS),
+        "readings": tuple(sim_cls.OUTPUTS),
+        "__doc__": doc,
+        "__module__": __name__,
+        **components,
+    }
+    return type(cls_name, (EpicsInstrument,), attrs)
+
+
+EpicsFlowReactor = epics_device_class(simulators.FlowReactor)
+EpicsThinFilmDeposition = epics_device_class(simulators.ThinFilmDeposition)
+EpicsXraySampleAlignment = epics_device_class(simulators.XraySampleAlignment)
+EpicsElectrolyteFormulation = epics_device_class(simulators.ElectrolyteFormulation)
+EpicsRareEarthExtraction = epics_device_class(simulators.RareEarthExtraction)

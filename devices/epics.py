@@ -1,16 +1,19 @@
 """EPICS Channel Access devices: what a lab engineer points at real hardware.
 
-Each class talks to one instrument IOC through PVs under a prefix (``P``):
+Each class talks to one instrument IOC through PVs named ``$(P)NAME``, where
+``P`` is the ``prefix`` (e.g. ``SIM:R1:``, giving ``SIM:R1:temperature``):
 
-=====================  ======================================================
-``P:IN``               setpoint of input ``IN`` (written with put-completion)
-``P:IN_RBV``           its readback (what :meth:`get` and :meth:`read` return)
-``P:OUT``              reading ``OUT`` (refreshed by a measurement)
-``P:ACQUIRE``          write 1 to measure; the put completes when it is done
-``P:STATUS``           enum ``OK`` / ``FAULT`` / ``TRANSIENT`` of the last fault
-``P:ERROR``            char waveform: the last fault's message ('' if none)
-``P:BUSY``             1 while anything runs (not used by the device; for screens)
-=====================  ======================================================
+==================  =========================================================
+``$(P)IN``          setpoint of input ``IN`` (written with put-completion)
+``$(P)IN_RBV``      its readback (what :meth:`get` and :meth:`read` return)
+``$(P)OUT``         reading ``OUT``, refreshed by a measurement; its control
+                    limits, if any, are its valid range (the upper one: the
+                    detector's saturation)
+``$(P)ACQUIRE``     write 1 to measure; the put completes when it is done
+``$(P)STATUS``      enum ``OK`` / ``FAULT`` / ``TRANSIENT`` of the last fault
+``$(P)ERROR``       char waveform: the last fault's message ('' if none)
+``$(P)BUSY``        1 while anything runs (for operator screens)
+==================  =========================================================
 
 ``IN`` and ``OUT`` are the input and output names of the matching simulator in
 :mod:`simulators`, so readings (``reactor_yield_pct``...) have the same keys as
@@ -55,6 +58,7 @@ from simulators import Simulator
 __all__ = [
     "EpicsInstrumentError",
     "EpicsSetpoint",
+    "EpicsReading",
     "EpicsInstrument",
     "epics_device_class",
     "EpicsFlowReactor",
@@ -123,15 +127,32 @@ def _put_and_wait(signal: EpicsSignal, value: Any, *, timeout: float | None,
         if abandon.done:
             return
         if not signal.connected:
-            raise ConnectionError(
-                f"{signal.setpoint_pvname}: lost the connection to the IOC before the "
-                f"write of {value!r} completed"
-            )
+            raise _lost(signal, value)
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(
                 f"{signal.setpoint_pvname}: the write of {value!r} did not complete "
                 f"within {timeout:g} s"
             )
+    # libca also "completes" a put whose circuit dropped: tell that apart below
+
+
+def _lost(signal: EpicsSignal, value: Any) -> ConnectionError:
+    return ConnectionError(
+        f"{signal.setpoint_pvname}: lost the connection to the IOC before the write of "
+        f"{value!r} completed"
+    )
+
+
+def _after_put(signal: EpicsSignal, value: Any, read: Callable[[], Any]) -> Any:
+    """``read()`` once a put completed; a failure because the IOC went away is a ConnectionError."""
+    if not signal.connected:
+        raise _lost(signal, value)
+    try:
+        return read()
+    except Exception as exc:
+        if not signal.connected:
+            raise _lost(signal, value) from exc
+        raise
 
 
 class EpicsSetpoint(EpicsSignal):
@@ -157,8 +178,8 @@ class EpicsSetpoint(EpicsSignal):
             _put_and_wait(self, value, timeout=self.move_timeout, abandon=status)
             if status.done:
                 return
-            info = self._read_pv.get_with_metadata(form="time", use_monitor=False,
-                                                   timeout=self.timeout)
+            info = _after_put(self, value, lambda: self._read_pv.get_with_metadata(
+                form="time", use_monitor=False, timeout=self.timeout))
             if info is None:
                 raise TimeoutError(f"{self.pvname}: no readback after the move")
             if info.get("status") == AlarmStatus.WRITE:
@@ -178,6 +199,27 @@ class EpicsSetpoint(EpicsSignal):
             retryable=retryable,
             kind="set_error",
         )
+
+
+class EpicsReading(EpicsSignalRO):
+    """A reading PV (read-only; refreshed by the instrument's measurement).
+
+    ``describe()`` gives the PV's control limits as the reading's valid range,
+    except when they are equal (EPICS for "no limits"): then there are none.
+    """
+
+    # EpicsSignalRO.set() only raises; without one the reading is not (structurally)
+    # Movable, so nothing tries to move it (as for the simulated twins' readings)
+    set = None  # type: ignore[assignment]
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        d = super().describe()
+        desc = d[self.name]
+        lo, hi = desc.get("lower_ctrl_limit"), desc.get("upper_ctrl_limit")
+        if lo is not None and hi is not None and lo == hi:
+            desc.pop("lower_ctrl_limit")
+            desc.pop("upper_ctrl_limit")
+        return d
 
 
 class EpicsInstrument(Device):
@@ -218,7 +260,8 @@ class EpicsInstrument(Device):
             _put_and_wait(self.acquire, 1, timeout=self.acquire_timeout, abandon=status)
             if status.done:
                 return
-            state = str(self.fault_status.get(use_monitor=False))
+            state = str(_after_put(self.acquire, 1,
+                                   lambda: self.fault_status.get(use_monitor=False)))
             if state != "OK":
                 message, retryable = self.last_fault()
                 raise EpicsInstrumentError(
@@ -236,7 +279,7 @@ def epics_device_class(sim_cls: type[Simulator], name: str | None = None) -> typ
     for inp in sim_cls.INPUTS:
         components[inp] = Cpt(EpicsSetpoint, inp, kind=Kind.hinted)
     for out in sim_cls.OUTPUTS:
-        components[out] = Cpt(EpicsSignalRO, out, kind=Kind.hinted)
+        components[out] = Cpt(EpicsReading, out, kind=Kind.hinted)
     cls_name = name or f"Epics{sim_cls.__name__}"
     doc = (
         f"{sim_cls.__name__} over EPICS Channel Access (PVs under ``prefix``).\n\n"

@@ -7,37 +7,52 @@ points at real hardware -- can be exercised end to end on one machine::
 
     python -m devices.epics_ioc --instrument flow_reactor --prefix SIM:R1: --time-scale 0.001
 
-PVs (``P`` is the prefix)
--------------------------
-For every simulator input ``IN`` (e.g. ``temperature``):
+PVs
+---
+Every PV name is the prefix ``P`` followed by a name: ``$(P)temperature`` is
+``SIM:R1:temperature`` for the prefix ``SIM:R1:``.  For every simulator input
+``IN`` (e.g. ``temperature``):
 
-``P:IN``        setpoint (double; units, precision, control limits = the
-                instrument's physical range).  A put runs ``simulator.set()``
-                in a worker thread; with put-completion (``ca_put_callback``,
-                ophyd ``put_complete=True``) the put completes when the
-                simulated actuation has finished.
-``P:IN_RBV``    readback (double), updated when the move has finished.  A move
-                the instrument refused leaves the readback where it was, in
-                ``WRITE`` alarm (severity ``MAJOR``); a good move clears it.
-``P:IN_DMOV``   done moving: 0 while the actuation runs, 1 otherwise.
+``$(P)IN``
+    setpoint (double; units, precision, control limits = the instrument's
+    physical range).  A put runs ``simulator.set()`` in a worker thread; with
+    put-completion (``ca_put_callback``, ophyd ``put_complete=True``) the put
+    completes when the simulated actuation has finished.
+``$(P)IN_RBV``
+    readback (double), updated when the move has finished.  A move the
+    instrument refused leaves the readback where it was, in ``WRITE`` alarm
+    (severity ``MAJOR``); a good move clears the alarm.
+``$(P)IN_DMOV``
+    done moving: 0 while the actuation runs, 1 otherwise.
 
-For every simulator output ``OUT`` (e.g. ``yield_pct``): ``P:OUT`` (double,
-read-only; units; upper control/display limit = the detector saturation when
-it is finite; a saturated reading is in ``HIHI`` alarm).
+For every simulator output ``OUT`` (e.g. ``yield_pct``):
+
+``$(P)OUT``
+    the reading (double, read-only, with units).  Where the detector
+    saturates, the upper control (and display) limit is the saturation and the
+    lower control limit ``-1e30`` (none), and a saturated reading is in
+    ``HIHI`` alarm; otherwise no limits (0, 0).
 
 Instrument-wide:
 
-``P:ACQUIRE``    write 1 to take one measurement.  It reads 1 while the
-                 measurement runs and returns to 0 when it is over; the put
-                 completes at that moment (after the outputs, ``STATUS`` and
-                 ``ERROR`` have been updated).
-``P:STATUS``     enum ``OK`` / ``FAULT`` / ``TRANSIENT``: outcome of the last
-                 failed operation (``TRANSIENT``: a retry may succeed).  Reset
-                 to ``OK`` when a measurement starts.
-``P:ERROR``      char waveform (read it as a string): message of the last
-                 fault, ``''`` if none.  Reset when a measurement starts.
-``P:BUSY``       1 while any actuation or measurement runs.
-``P:EXPERIMENT`` number of completed measurements.
+``$(P)ACQUIRE``
+    write 1 to take one measurement.  It reads 1 while the measurement runs
+    and returns to 0 when it is over; the put completes at that moment (after
+    the outputs, ``STATUS`` and ``ERROR`` have been updated).
+``$(P)STATUS``
+    enum ``OK`` / ``FAULT`` / ``TRANSIENT``: outcome of the last failed
+    operation (``TRANSIENT``: a retry may succeed).  Reset to ``OK`` when a
+    measurement starts.
+``$(P)ERROR``
+    char waveform (read it as a string): message of the last fault, ``''`` if
+    none.  Reset when a measurement starts.
+``$(P)BUSY``
+    1 while any actuation or measurement runs.
+``$(P)EXPERIMENT``
+    number of completed measurements.
+
+Units are the simulator's, shortened where they exceed the 8 bytes Channel
+Access allows (:func:`ca_units`: ``kg m^-3 h^-1`` is served as ``kg/m3/h``).
 
 Only loopback (127.0.0.1) is served unless ``--interfaces`` says otherwise;
 beacons then go to loopback only as well.  The line ``IOC ready ...`` on
@@ -52,18 +67,19 @@ import logging
 import math
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from caproto import AlarmSeverity, AlarmStatus, ChannelType
 from caproto.server import PVGroup, pvproperty, run
 
 import simulators
-from simulators import FaultPlan, Simulator
+from simulators import SATURATED_VALUE, FaultPlan, Simulator
 
 __all__ = [
     "STATUS_STRINGS",
+    "ca_units",
     "SimulatorIOC",
     "ioc_class",
     "make_ioc",
@@ -79,6 +95,17 @@ OK, FAULT, TRANSIENT = range(3)
 #: longest ``ERROR`` message served (characters)
 ERROR_LENGTH = 256
 LOOPBACK = "127.0.0.1"
+#: Channel Access carries at most 8 bytes of engineering units
+CA_UNITS_LENGTH = 8
+_SHORT_UNITS = {"kg m^-3 h^-1": "kg/m3/h"}
+
+
+def ca_units(units: str) -> str:
+    """``units`` as they fit in a CA ``units`` field (8 bytes): known abbreviations, else cut."""
+    if len(units.encode()) <= CA_UNITS_LENGTH:
+        return units
+    short = _SHORT_UNITS.get(units, units)
+    return short.encode()[:CA_UNITS_LENGTH].decode(errors="ignore")
 
 
 class SimulatorIOC(PVGroup):
@@ -109,9 +136,6 @@ class SimulatorIOC(PVGroup):
     def __init__(self, prefix: str, *, simulator: Simulator, **kwargs: Any):
         super().__init__(prefix, **kwargs)
         self.simulator = simulator
-        self._executor = ThreadPoolExecutor(
-            max_workers=len(simulator.INPUTS) + 2, thread_name_prefix="simulator"
-        )
         self._busy_count = 0
 
     # ------------------------------------------------------------ helpers
@@ -119,9 +143,34 @@ class SimulatorIOC(PVGroup):
         return getattr(self, attr)
 
     async def _call(self, func: Callable[..., Any], *args: Any) -> Any:
-        """Run a blocking simulator call in a worker thread (it sleeps the scaled latency)."""
+        """Run a blocking simulator call in a worker thread (it sleeps the scaled latency).
+
+        Daemon threads: stopping the IOC never waits for a long simulated move.
+        """
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, func, *args)
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def deliver(result: Any, exc: BaseException | None) -> None:
+            if future.done():  # the putter was cancelled (IOC shutting down)
+                return
+            if exc is None:
+                future.set_result(result)
+            else:
+                future.set_exception(exc)
+
+        def work() -> None:
+            result, error = None, None
+            try:
+                result = func(*args)
+            except BaseException as exc:  # handed to the putter, which reports it
+                error = exc
+            try:
+                loop.call_soon_threadsafe(deliver, result, error)
+            except RuntimeError:  # the event loop is closed: the IOC stopped
+                pass
+
+        threading.Thread(target=work, daemon=True, name="simulator").start()
+        return await future
 
     async def _enter(self) -> None:
         self._busy_count += 1
@@ -226,12 +275,13 @@ def ioc_class(sim_cls: type[Simulator]) -> type[SimulatorIOC]:
         attrs[sp] = pvproperty(
             put=_input_putter(name), name=name, alarm_group=f"in:{name}", value=float(inp.default),
             dtype=float,
-            units=inp.units, precision=4, doc=f"setpoint: {inp.description}".strip(), **limits,
+            units=ca_units(inp.units), precision=4, doc=f"setpoint: {inp.description}".strip(),
+            **limits,
         )
         attrs[rbv] = pvproperty(
             name=f"{name}_RBV", alarm_group=f"{name}_RBV", value=float(inp.default),
             dtype=float, read_only=True,
-            units=inp.units, precision=4, doc=f"readback of {name}", **limits,
+            units=ca_units(inp.units), precision=4, doc=f"readback of {name}", **limits,
         )
         attrs[dmov] = pvproperty(name=f"{name}_DMOV", alarm_group=f"{name}_DMOV", value=1,
                                  dtype=int, read_only=True,
@@ -239,13 +289,14 @@ def ioc_class(sim_cls: type[Simulator]) -> type[SimulatorIOC]:
         input_attrs[name] = (sp, rbv, dmov)
     for name, out in sim_cls.OUTPUTS.items():
         attr = f"out_{name}"
-        limits = {}
-        if math.isfinite(out.saturation):
+        limits = {}  # none declared (EPICS: lower == upper)
+        if math.isfinite(out.saturation):  # the detector's limit; no lower limit
             limits = dict(upper_ctrl_limit=float(out.saturation),
+                          lower_ctrl_limit=-SATURATED_VALUE,
                           upper_disp_limit=float(out.saturation))
         attrs[attr] = pvproperty(
             name=name, alarm_group=f"out:{name}", value=math.nan, dtype=float, read_only=True,
-            units=out.units,
+            units=ca_units(out.units),
             precision=6, doc=out.description, **limits,
         )
         output_attrs[name] = attr
@@ -273,7 +324,9 @@ def parse_fault_at(text: str) -> tuple[int, str]:
     try:
         return int(index), kind.strip()
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: {index!r} is not an experiment index") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {index!r} is not an experiment index"
+        ) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -300,6 +353,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--interfaces", nargs="+", default=[LOOPBACK], metavar="ADDR",
                    help="interfaces to serve on (default: 127.0.0.1 only)")
     p.add_argument("--list-pvs", action="store_true", help="print the PVs served at startup")
+    p.add_argument("--exit-with-parent", action="store_true",
+                   help="stop when the process that started this one ends (for test harnesses)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     g.add_argument("-v", "--verbose", action="store_true", help="caproto's own log too")
@@ -353,9 +408,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
 
+    parent = os.getppid()
+
     async def ready(async_lib: Any) -> None:
         print(f"IOC ready: {args.instrument} as {args.prefix}* ({len(ioc.pvdb)} PVs) on "
               f"{' '.join(args.interfaces)}, CA server port {port}", flush=True)
+        while args.exit_with_parent:
+            await asyncio.sleep(0.5)
+            if os.getppid() != parent:  # orphaned: whoever started us is gone
+                log.warning("the parent process %d ended; stopping", parent)
+                os._exit(0)
 
     run(ioc.pvdb, interfaces=list(args.interfaces), startup_hook=ready)
     return 0

@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("lab", help="lab YAML file")
     d.add_argument("--json", action="store_true")
     d.add_argument("--timeout", type=_non_negative_float, default=5.0)
+    b = sub.add_parser("bench", help="benchmark the agent against scikit-optimize and random")
+    b.add_argument("suite", nargs="?", default="quick", choices=["quick", "full"])
+    b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    b.add_argument("--only", action="append", metavar="NAME",
+                   help="run only these rows: latency, branin, hartmann6, buchwald, reactor")
     return p
 
 

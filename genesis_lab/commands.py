@@ -162,3 +162,18 @@ def cmd_devices(args: argparse.Namespace) -> int:
     else:
         print_inventory(rows)
     return EXIT_OK if ok else EXIT_FAIL
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench.suite import print_table, run_suite
+
+    def progress(msg: str) -> None:
+        print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+    result = run_suite(args.suite, progress, only=args.only)
+    print_table(result)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(result, fh, indent=2)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return EXIT_OK

@@ -155,7 +155,7 @@ class MarginalLikelihood:
         grad[d + 1] = 0.5 * sn2 * float(np.trace(W))
         f_l, g_l = self.priors[0].nlp(theta[:d])
         f_s, g_s = self.priors[1].nlp(theta[d:d + 1])
-        f_n, g_n = self.priors[2].nlp(theta[d + 1:])
+        f_n, g_n = self.priors[2].nlp(theta[d + 1:d + 2])
         grad[:d] += g_l
         grad[d] += g_s[0]
         grad[d + 1] += g_n[0]

@@ -114,6 +114,8 @@ class GPBO:
             n_candidates = max(1024, 256 * self.dim)
         self.n_candidates = int(n_candidates)
         self.options = {**_DEFAULT_OPTIONS, **options}
+        if self.options["mean"] not in ("constant", "zero"):
+            raise ValueError("mean must be 'constant' or 'zero'")
         if self.options["batch_strategy"] not in ("kb", "cl_min", "cl_mean", "cl_max"):
             raise ValueError("batch_strategy must be 'kb', 'cl_min', 'cl_mean' or 'cl_max'")
         self._priors = default_priors(self.dim, self.options["prior"])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 import warnings
 from pathlib import Path
 
@@ -12,8 +12,12 @@ from scipy.stats import qmc
 
 from genesis_lab.agent.gpbo import GPBO
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from functions import BRANIN_MIN, branin, hartmann6  # noqa: E402
+_spec = importlib.util.spec_from_file_location(
+    "genesis_lab_benchmark_functions",
+    Path(__file__).resolve().parents[2] / "benchmarks" / "functions.py")
+_functions = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_functions)
+BRANIN_MIN, branin, hartmann6 = _functions.BRANIN_MIN, _functions.branin, _functions.hartmann6
 
 
 @pytest.fixture(autouse=True)
@@ -269,9 +273,9 @@ def test_acquisitions_improve_on_quadratic(acq):
 
 
 def test_branin_30_evaluations():
-    # measured 10/10 seeds within 0.01 (benchmarks/gpbo_check.py); require 4/5 for margin
+    # measured 57/60 seeds within 0.01 (10/10 for these seeds); require 8/10 for margin
     hits = 0
-    for seed in range(5):
+    for seed in range(10):
         X = sobol(2, 5, seed)
         bo = GPBO(2, seed=seed)
         bo.tell(X, branin(X))
@@ -280,7 +284,28 @@ def test_branin_30_evaluations():
             x, _ = bo.ask(1, rng=rng)
             bo.tell(x, branin(x))
         hits += bool(np.min(bo._y) - BRANIN_MIN <= 0.01)
-    assert hits >= 4
+    assert hits >= 8
+
+
+def test_constrained_optimization_converges():
+    """Mixture x0+x1+x2 = 1 and x0 <= x3: BO reaches the constrained minimum, stays feasible."""
+    t = np.array([0.6, 0.3, 0.1, 0.7])
+
+    def f(X):
+        return np.sum((X - t) ** 2, 1) + 0.3 * np.sin(5 * X[:, 3])
+
+    cons = {"A_eq": np.array([[1.0, 1, 1, 0]]), "b_eq": np.array([1.0]),
+            "A_ub": np.array([[1.0, 0, 0, -1]]), "b_ub": np.array([0.0])}
+    bo = GPBO(4)
+    rng = np.random.default_rng(0)
+    X, _ = bo.ask(6, rng=rng, **cons)
+    bo.tell(X, f(X))
+    for _ in range(20):
+        x, _ = bo.ask(1, rng=rng, **cons)
+        bo.tell(x, f(x))
+    assert np.all(np.abs(bo._X[:, :3].sum(1) - 1.0) <= 1e-9)
+    assert np.all(bo._X[:, 0] <= bo._X[:, 3] + 1e-9)
+    assert np.min(bo._y) < -0.2535 + 0.005  # constrained minimum: -0.2536 at (.6, .3, .1, .891)
 
 
 def test_hartmann6_makes_progress():

@@ -1,0 +1,1 @@
+"""Benchmarks: the agent against plain scikit-optimize and random search."""

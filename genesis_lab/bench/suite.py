@@ -1,0 +1,241 @@
+"""``genesis-lab bench``: run the benchmark suites and print a table.
+
+Suites:
+- ``quick`` (< 5 min on 2 cores): Branin, Hartmann-6, Buchwald A, the simulated
+  reactor, proposal latency at 100 and 300 observations; few seeds.
+- ``full``: every Buchwald dataset and more seeds (tens of minutes).
+
+Every row compares Genesis Lab's agent with plain scikit-optimize defaults and
+random search, measured in the same run with the same seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .problems import Problem, buchwald, first_success, synthetic
+from .strategies import Trace, run_strategy
+
+__all__ = ["SUITES", "run_suite", "print_table"]
+
+Row = dict[str, Any]
+
+
+def _median(xs: list[float]) -> float:
+    return float(statistics.median(xs)) if xs else math.nan
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "not reached"
+        if math.isnan(v):
+            return "–"
+        return f"{v:.{digits}g}"
+    return str(v)
+
+
+def optimization_rows(problem: Problem, seeds: int, strategies: list[str],
+                      seeds_by_strategy: dict[str, int] | None = None,
+                      progress: Callable[[str], None] = lambda s: None) -> list[Row]:
+    rows = []
+    for strat in strategies:
+        n = (seeds_by_strategy or {}).get(strat, seeds)
+        traces: list[Trace] = []
+        for seed in range(n):
+            progress(f"{problem.name}: {strat} seed {seed + 1}/{n}")
+            traces.append(run_strategy(strat, problem, seed))
+        best = [min(t.scores) for t in traces]
+        regret = [b - problem.optimum for b in best]
+        to_target = [first_success(t.scores, problem.success) for t in traces]
+        ms = [1000 * s for t in traces for s in t.propose_seconds]
+        rows.append({
+            "problem": problem.name,
+            "strategy": strat,
+            "seeds": n,
+            "budget": problem.budget,
+            "median_best": _median(best),
+            "median_regret": _median(regret),
+            "successes": sum(math.isfinite(x) for x in to_target),
+            "median_experiments_to_target": _median(to_target),
+            "ms_per_proposal": _median(ms),
+            "ms_per_proposal_max": max(ms) if ms else math.nan,
+            "note": problem.note,
+            **({"random_expected": problem.extra["random_expected"]}
+               if "random_expected" in problem.extra else {}),
+        })
+    return rows
+
+
+def latency_rows(sizes: tuple[int, ...], reps: int, strategies: list[str],
+                 progress: Callable[[str], None] = lambda s: None) -> list[Row]:
+    """Milliseconds for one proposal (ingest one new observation, suggest one)
+    after ``n`` observations, 6-D continuous, GP."""
+    from ..agent import Agent, Observation
+    from . import functions as fn
+    from .strategies import _campaign
+
+    problem = synthetic("hartmann6")
+    rows = []
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        X = rng.random((n + reps + 1, 6))
+        y = fn.hartmann6(X)
+        for strat in strategies:
+            progress(f"latency at {n}: {strat}")
+            times = []
+            if strat == "genesis":
+                agent = Agent(_campaign(problem, 0, "GP"))
+                agent.n_suggested = problem.initial_points  # past the initial design
+                obs = [Observation({f"x{i}": float(v) for i, v in enumerate(x)}, {"score": float(t)})
+                       for x, t in zip(X, y, strict=True)]
+                agent.ingest(obs[:n])
+                agent.suggest(1)  # warm: the engine has fitted the first n
+                for k in range(reps):
+                    t0 = time.perf_counter()
+                    agent.ingest([obs[n + k]])
+                    agent.suggest(1)
+                    times.append(time.perf_counter() - t0)
+            elif strat == "skopt":
+                import warnings
+
+                from skopt import Optimizer
+
+                opt = Optimizer([(0.0, 1.0)] * 6, base_estimator="GP", random_state=0)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    opt.tell(X[:n].tolist(), y[:n].tolist())
+                    for k in range(reps):
+                        t0 = time.perf_counter()
+                        opt.tell(X[n + k].tolist(), float(y[n + k]))
+                        opt.ask()
+                        times.append(time.perf_counter() - t0)
+            else:
+                continue
+            rows.append({"problem": f"latency_6d_{n}obs", "strategy": strat, "seeds": reps,
+                         "observations": n, "ms_per_proposal": 1000 * _median(times),
+                         "ms_per_proposal_max": 1000 * max(times)})
+    return rows
+
+
+def reactor_rows(seeds: int, strategies: list[str],
+                 progress: Callable[[str], None] = lambda s: None) -> list[Row]:
+    """The closed loop on the simulated reactor (RunEngine, devices, ledger), scored
+    on the true (noise- and drift-free) yield at the experiment reported as best."""
+    import contextlib
+    import io
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from simulators import FlowReactor
+
+    from ..cli import main
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    optimum = FlowReactor.optimum("yield_pct", "maximize")[1]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for strat in strategies:
+            camp = yaml.safe_load((examples / "reactor_campaign.yaml").read_text())
+            camp["lab"] = str(examples / "sim_lab.yaml")
+            camp["optimizer"] = ({"model": "random"} if strat == "random" else
+                                 {"model": "GP", "engine": "skopt" if strat == "skopt" else "fast",
+                                  "initial_points": 8})
+            path = Path(tmp) / f"{strat}.yaml"
+            path.write_text(yaml.safe_dump(camp))
+            true, wall = [], []
+            for seed in range(seeds):
+                progress(f"reactor: {strat} seed {seed + 1}/{seeds}")
+                buf = io.StringIO()
+                t0 = time.perf_counter()
+                with contextlib.redirect_stdout(buf):
+                    code = main(["run", str(path), "--out", f"{tmp}/{strat}-{seed}", "--seed",
+                                 str(seed), "--time-scale", "0", "--quiet", "--json"])
+                wall.append(time.perf_counter() - t0)
+                if code != 0:
+                    raise RuntimeError(f"reactor benchmark campaign failed ({strat}, {seed})")
+                best = json.loads(buf.getvalue())["best"]["parameters"]
+                true.append(float(FlowReactor().truth(**best)["yield_pct"]))
+            budget = camp["budget"]["experiments"]
+            rows.append({"problem": "reactor_yield", "strategy": strat, "seeds": seeds,
+                         "budget": budget, "median_best": _median(true),
+                         "median_regret": optimum - _median(true),
+                         "seconds_per_campaign": _median(wall),
+                         "loop_overhead_ms_per_experiment": None,
+                         "note": f"true yield at the reported best; optimum {optimum:.2f}%"})
+    return rows
+
+
+SUITES: dict[str, dict[str, Any]] = {
+    "quick": {"seeds": 5, "skopt_seeds": 3, "datasets": ["a"], "reactor_seeds": 5,
+              "latency": (100, 300), "latency_reps": 5},
+    "full": {"seeds": 10, "skopt_seeds": 10, "datasets": list("abcde"), "reactor_seeds": 20,
+             "latency": (100, 300), "latency_reps": 20},
+}
+
+
+def run_suite(name: str, progress: Callable[[str], None] = lambda s: None,
+              only: list[str] | None = None) -> dict[str, Any]:
+    cfg = SUITES[name]
+    strategies = ["genesis", "skopt", "random"]
+    per = {"skopt": cfg["skopt_seeds"]}
+    t0 = time.time()
+    rows: list[Row] = []
+    want = (lambda k: only is None or k in only)
+    if want("latency"):
+        rows += latency_rows(cfg["latency"], cfg["latency_reps"], ["genesis", "skopt"], progress)
+    for fname in ("branin", "hartmann6"):
+        if want(fname):
+            rows += optimization_rows(synthetic(fname), cfg["seeds"], strategies, per, progress)
+    for letter in cfg["datasets"]:
+        if want("buchwald") or want(f"buchwald_{letter}"):
+            rows += optimization_rows(buchwald(letter), cfg["seeds"], strategies, per, progress)
+    if want("reactor"):
+        rows += reactor_rows(cfg["reactor_seeds"], strategies, progress)
+    return {
+        "suite": name,
+        "command": f"genesis-lab bench {name}",
+        "seconds": round(time.time() - t0, 1),
+        "machine": {"python": platform.python_version(), "cpus": _cpus(),
+                    "platform": platform.platform()},
+        "rows": rows,
+    }
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def print_table(result: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"genesis-lab bench {result['suite']} ({result['seconds']} s)")
+    for col in ("problem", "strategy", "seeds", "budget", "median best", "median regret",
+                "reached target", "median exps to target", "ms/proposal (median, max)"):
+        t.add_column(col)
+    for r in result["rows"]:
+        reached = f"{r['successes']}/{r['seeds']}" if "successes" in r else "–"
+        ms = r.get("ms_per_proposal")
+        ms_txt = "–" if ms is None else f"{_fmt(ms)}, {_fmt(r.get('ms_per_proposal_max'))}"
+        if "seconds_per_campaign" in r:
+            ms_txt = f"{_fmt(r['seconds_per_campaign'])} s/campaign"
+        to_target = _fmt(r.get("median_experiments_to_target", math.nan))
+        if "random_expected" in r and r["strategy"] == "random":
+            to_target += f" (analytic {r['random_expected']:.1f})"
+        t.add_row(r["problem"], r["strategy"], str(r["seeds"]), _fmt(r.get("budget", "–")),
+                  _fmt(r.get("median_best", math.nan), 5), _fmt(r.get("median_regret", math.nan)),
+                  reached, to_target, ms_txt)
+    Console(width=180).print(t)

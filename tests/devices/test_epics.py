@@ -1,0 +1,334 @@
+"""The EPICS devices against the simulator IOC, over real Channel Access on loopback.
+
+Every IOC is a subprocess (``python -m devices.epics_ioc``) on its own free
+port; server and client are kept on 127.0.0.1.  libca reads the ``EPICS_CA_*``
+variables when the first channel is created, so they are set when this module
+is imported, before any test creates one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.system
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+INSTRUMENT = "flow_reactor"
+
+
+def _free_port() -> int:
+    """A port free for both TCP and UDP on loopback (CA serves and searches on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+# one server port per IOC (a UDP search port on loopback reaches one process only)
+PORTS = {"main": _free_port(), "faults": _free_port(), "slow": _free_port()}
+REPEATER_PORT = _free_port()
+CA_ENV = {
+    "EPICS_CA_AUTO_ADDR_LIST": "NO",
+    "EPICS_CA_ADDR_LIST": " ".join(f"127.0.0.1:{p}" for p in PORTS.values()),
+    "EPICS_CA_SERVER_PORT": str(PORTS["main"]),
+    "EPICS_CA_REPEATER_PORT": str(REPEATER_PORT),
+    "EPICS_CAS_INTF_ADDR_LIST": "127.0.0.1",
+    "EPICS_CAS_AUTO_BEACON_ADDR_LIST": "NO",
+    "EPICS_CAS_BEACON_ADDR_LIST": "127.0.0.1",
+    "EPICS_CAS_BEACON_PORT": str(REPEATER_PORT),
+}
+os.environ.update(CA_ENV)  # the client side (pyepics/libca in this process)
+
+RUN = f"GLT{os.getpid()}"
+PREFIX = {"main": f"{RUN}:R1:", "faults": f"{RUN}:F1:", "slow": f"{RUN}:S1:"}
+UNSERVED = f"{RUN}:NOBODY:"
+
+from devices.epics import EpicsFlowReactor, EpicsInstrumentError  # noqa: E402
+from devices.safety import EnvelopeViolation, Limit, guard  # noqa: E402
+from simulators import FlowReactor  # noqa: E402
+
+
+# ---------------------------------------------------------------- the IOCs
+class IOCs:
+    """Starts IOC subprocesses and guarantees they are all gone at teardown."""
+
+    def __init__(self, logdir: Path):
+        self.logdir = logdir
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, key: str, *extra: str, timeout: float = 30.0) -> subprocess.Popen:
+        env = {**os.environ, **CA_ENV, "EPICS_CA_SERVER_PORT": str(PORTS[key])}
+        cmd = [sys.executable, "-m", "devices.epics_ioc", "--instrument", INSTRUMENT,
+               "--prefix", PREFIX[key], "--seed", "1", "--noise", "0", "--drift", "0",
+               "--time-scale", "0", "--exit-with-parent", *extra]
+        log = open(self.logdir / f"ioc-{key}.log", "w")
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log,
+                                text=True)
+        log.close()
+        self.procs[key] = proc
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def drain() -> None:  # keep reading so the pipe never fills
+            for line in proc.stdout:  # type: ignore[union-attr]
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=drain, daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.stop(key)
+                pytest.fail(f"IOC {key} not ready in {timeout} s:\n{self.log(key)}")
+            if line is None:
+                self.stop(key)
+                pytest.fail(f"IOC {key} exited at startup:\n{self.log(key)}")
+            if line.startswith("IOC ready"):
+                return proc
+
+    def log(self, key: str) -> str:
+        return (self.logdir / f"ioc-{key}.log").read_text()[-3000:]
+
+    def stop(self, key: str) -> None:
+        proc = self.procs.get(key)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for key in list(self.procs):
+            self.stop(key)
+        _kill_our_repeaters()
+
+
+def _kill_our_repeaters() -> None:
+    """libca may spawn a detached caRepeater (if one is on PATH); ours carry our port."""
+    proc_dir = Path("/proc")
+    if not proc_dir.is_dir():
+        return
+    marker = f"EPICS_CA_REPEATER_PORT={REPEATER_PORT}".encode()
+    for entry in proc_dir.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if b"epeater" in cmdline and marker in environ.split(b"\0"):
+            try:
+                os.kill(int(entry.name), signal.SIGTERM)
+            except OSError:
+                pass
+
+
+@pytest.fixture(scope="module")
+def iocs(tmp_path_factory) -> Iterator[IOCs]:
+    manager = IOCs(tmp_path_factory.mktemp("iocs"))
+    try:
+        yield manager
+    finally:
+        manager.stop_all()
+
+
+@pytest.fixture(scope="module")
+def reactor_prefix(iocs) -> str:
+    iocs.start("main")
+    return PREFIX["main"]
+
+
+def _device(prefix: str, timeout: float = 10.0) -> EpicsFlowReactor:
+    dev = EpicsFlowReactor(prefix, name="reactor")
+    dev.wait_for_connection(timeout=timeout)
+    return dev
+
+
+@pytest.fixture
+def reactor(reactor_prefix) -> Iterator[EpicsFlowReactor]:
+    dev = _device(reactor_prefix)
+    yield dev
+    dev.destroy()
+
+
+def _lab_files(tmp_path: Path, prefix: str) -> tuple[Path, Path]:
+    """Copies of the EPICS example lab (prefix rewritten) and campaign, side by side."""
+    lab = tmp_path / "epics_lab.yaml"
+    data = yaml.safe_load((EXAMPLES / "epics_lab.yaml").read_text())
+    data["devices"]["reactor"]["kwargs"]["prefix"] = prefix
+    lab.write_text(yaml.safe_dump(data, sort_keys=False))
+    campaign = tmp_path / "epics_reactor_campaign.yaml"
+    shutil.copy(EXAMPLES / "epics_reactor_campaign.yaml", campaign)
+    return lab, campaign
+
+
+def _cli(capsys, *argv) -> tuple[int, str, str]:
+    from genesis_lab.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ---------------------------------------------------------------- tests
+def test_device_connects_and_read_agrees_with_describe(reactor):
+    from devices.sim import FlowReactor as SimFlowReactor
+
+    assert reactor.simulated is False
+    assert reactor.settables == tuple(FlowReactor.INPUTS)
+    reading, desc = reactor.read(), reactor.describe()
+    assert set(reading) == set(desc)
+    # the same keys as the simulated twin: one campaign runs on either
+    assert set(reading) == set(SimFlowReactor(name="reactor").read())
+    assert desc["reactor_temperature"]["units"] == "degC"  # from the PV
+    assert desc["reactor_temperature"]["source"] == f"PV:{reactor.prefix}temperature_RBV"
+    assert desc["reactor_yield_pct"]["units"] == "%"
+    assert desc["reactor_yield_pct"]["upper_ctrl_limit"] == 120.0  # the saturation
+    assert "upper_ctrl_limit" not in desc["reactor_e_factor"]  # never saturates
+    assert set(reactor.hints["fields"]) == set(reading)
+
+
+def test_set_moves_the_readback_and_trigger_reads_the_truth(reactor):
+    target = {"residence_time": 8.6, "temperature": 86.0, "equivalents": 2.8,
+              "concentration": 0.9}
+    statuses = [getattr(reactor, k).set(v) for k, v in target.items()]
+    for st in statuses:
+        st.wait(timeout=10)
+        assert st.success
+    for k, v in target.items():
+        assert getattr(reactor, k).get() == pytest.approx(v)
+    st = reactor.trigger()
+    st.wait(timeout=10)
+    assert st.success
+    reading = {k: v["value"] for k, v in reactor.read().items()}
+    truth = FlowReactor(seed=1, noise=0, drift=0).truth(**target)
+    for out, value in truth.items():
+        got = reading[f"reactor_{out}"]
+        assert math.isfinite(got)
+        assert got == pytest.approx(value, rel=1e-6), out
+    assert reactor.busy.get() == 0
+
+
+def test_guard_reads_the_position_and_limits_are_checked_before_writing(reactor):
+    reactor.temperature.set(60).wait(timeout=10)
+    guard(reactor.temperature, "reactor.temperature", Limit(30, 140, max_step=20))
+    reactor.temperature.set(75).wait(timeout=10)  # within one step of 60
+    with pytest.raises(EnvelopeViolation, match="maximum step"):
+        reactor.temperature.set(120)
+    assert reactor.temperature.get() == 75
+    # past the PV's control limits: refused by the client, nothing is written
+    st = reactor.residence_time.set(99)
+    with pytest.raises(Exception, match="outside of range"):
+        st.wait(timeout=10)
+    assert reactor.residence_time.get() != 99
+
+
+def test_campaign_through_channel_access(reactor_prefix, tmp_path, capsys):
+    lab, campaign = _lab_files(tmp_path, reactor_prefix)
+    out = tmp_path / "run"
+    code, stdout, err = _cli(capsys, "run", campaign, "--out", out, "--max-experiments", 6,
+                             "--time-scale", 0, "--quiet", "--json")
+    assert code == 0, err
+    payload = json.loads(stdout)
+    assert payload["counts"]["done"] == 6, payload
+    assert payload["best"]["objectives"]["yield"] > 0
+
+    from genesis_lab.ledger import Ledger
+
+    with Ledger.open(out) as ledger:
+        for e in ledger.experiments():
+            assert e.readings["reactor_yield_pct"] == e.objectives["yield"]
+            for name, value in e.parameters.items():
+                assert e.readings[f"reactor_{name}"] == pytest.approx(value)
+
+
+def test_devices_command_reports_the_epics_reactor(reactor_prefix, tmp_path, capsys):
+    lab, _ = _lab_files(tmp_path, reactor_prefix)
+    code, stdout, err = _cli(capsys, "devices", lab, "--json")
+    assert code == 0, err
+    (row,) = json.loads(stdout)["devices"]
+    assert row["name"] == "reactor" and row["connected"] is True and row["simulated"] is False
+    assert row["error"] is None
+    assert row["readings"]["reactor_yield_pct"]["units"] == "%"
+    assert math.isfinite(row["readings"]["reactor_yield_pct"]["value"])
+
+
+def test_devices_command_without_an_ioc_fails_fast(tmp_path, capsys):
+    lab, _ = _lab_files(tmp_path, UNSERVED)
+    t0 = time.monotonic()
+    code, stdout, err = _cli(capsys, "devices", lab, "--timeout", 1, "--json")
+    assert code == 1
+    (row,) = json.loads(stdout)["devices"]
+    assert row["connected"] is False
+    assert "TimeoutError" in row["error"] and UNSERVED in row["error"]
+    code, stdout, err = _cli(capsys, "devices", lab, "--timeout", 1)
+    assert code == 1 and "NO:" in stdout
+    assert time.monotonic() - t0 < 15
+
+
+def test_faults_fail_the_status_with_the_iocs_message(iocs):
+    # experiment 0: the first set fails; experiment 1: the trigger fails (first attempts)
+    iocs.start("faults", "--faults-at", "0:set_error", "--faults-at", "1:trigger_error")
+    dev = _device(PREFIX["faults"])
+    try:
+        st = dev.temperature.set(80)
+        with pytest.raises(EpicsInstrumentError, match="injected set_error"):
+            st.wait(timeout=10)
+        assert st.exception().retryable is True
+        assert dev.temperature.get() == FlowReactor.INPUTS["temperature"].default  # unmoved
+        dev.temperature.set(80).wait(timeout=10)  # the retry moves
+        assert dev.temperature.get() == 80
+        dev.trigger().wait(timeout=10)  # experiment 0 completes
+        st = dev.trigger()
+        with pytest.raises(EpicsInstrumentError, match="injected trigger_error"):
+            st.wait(timeout=10)
+        assert st.exception().retryable is True
+        assert "trigger_error" in dev.fault_message.get()
+        dev.trigger().wait(timeout=10)  # the retry measures
+        assert math.isfinite(dev.yield_pct.get())
+        assert dev.fault_status.get() == "OK" and dev.fault_message.get() == ""
+    finally:
+        dev.destroy()
+
+
+def test_losing_the_ioc_mid_measurement_fails_the_trigger(iocs):
+    iocs.start("slow", "--time-scale", "0.05")  # one measurement: 45 s
+    dev = _device(PREFIX["slow"])
+    try:
+        st = dev.trigger()
+        time.sleep(0.3)
+        assert not st.done
+        iocs.stop("slow")
+        with pytest.raises(ConnectionError, match="lost the connection"):
+            st.wait(timeout=10)
+    finally:
+        dev.destroy()

@@ -53,7 +53,7 @@ def run_gpbo(f, d: int, budget: int, n_init: int, seed: int) -> float:
     for _ in range(budget - n_init):
         x, _ = bo.ask(1, rng=rng)
         bo.tell(x, f(x))
-    return float(np.min(bo._y))
+    return float(np.min(bo.y))
 
 
 def run_random(f, d: int, budget: int, n_init: int, seed: int) -> float:

@@ -352,5 +352,42 @@ class Simulator:
             out[name] = float(min(value, o.saturation))
         return out
 
+    # ------------------------------------------------------------ snapshots
+    def get_state(self) -> dict[str, Any]:
+        """JSON-serialisable snapshot of everything that evolves (for resuming a campaign).
+
+        Contains the lab time, experiment counter, noise RNG state, setpoints,
+        consumables, connection and fault-attempt bookkeeping.  Constructor
+        arguments (seed, noise, drift, faults) are not included.
+        """
+        return {
+            "clock": self.clock.now(),
+            "experiment": self.experiment,
+            "rng": self.rng.bit_generator.state,
+            "setpoints": dict(self._setpoints),
+            "consumables": dict(self._remaining),
+            "connected": self.connected,
+            "attempts": {str(k): v for k, v in self._attempts.items()},
+            "attempt_open": self._attempt_open,
+            "attempt_fault": self._attempt_fault,
+        }
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        """Restore a :meth:`get_state` snapshot (the clock is set, not slept)."""
+        with self._lock:
+            self.clock.reset(state["clock"])
+            self.experiment = int(state["experiment"])
+            self.rng.bit_generator.state = state["rng"]
+            unknown = set(state["setpoints"]) - set(self.INPUTS)
+            if unknown:
+                valid = ", ".join(self.INPUTS)
+                raise KeyError(f"unknown input(s) {sorted(unknown)} in snapshot; valid inputs: {valid}")
+            self._setpoints.update({k: float(v) for k, v in state["setpoints"].items()})
+            self._remaining.update({k: float(v) for k, v in state.get("consumables", {}).items()})
+            self.connected = bool(state.get("connected", True))
+            self._attempts = {int(k): int(v) for k, v in state.get("attempts", {}).items()}
+            self._attempt_open = bool(state.get("attempt_open", False))
+            self._attempt_fault = state.get("attempt_fault")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self.seed}, experiment={self.experiment}, t={self.clock.now():.1f} s)"

@@ -82,5 +82,13 @@ class Clock:
         if self.time_scale > 0 and lab_seconds > 0:
             time.sleep(lab_seconds * self.time_scale)
 
+    def reset(self, now: float) -> None:
+        """Set lab time to ``now`` without sleeping (restoring a snapshot)."""
+        now = float(now)
+        if not math.isfinite(now):
+            raise ValueError(f"lab time must be finite, got {now!r}")
+        with self._lock:
+            self._now = now
+
     def __repr__(self) -> str:
         return f"Clock(now={self._now:.3f}, time_scale={self.time_scale})"

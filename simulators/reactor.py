@@ -70,13 +70,13 @@ R_GAS = 8.314  # J / (mol K)
 T_REF = 373.15  # K
 #: (k_ref at T_REF, activation energy J/mol) for reactions 1..5 (units in the module docstring)
 RATE_CONSTANTS = {
-    "k1": (0.30, 72e3),
-    "k2": (0.0025, 80e3),
-    "k3": (0.018, 18e3),
-    "k4": (0.0012, 190e3),
+    "k1": (1.0, 70e3),
+    "k2": (0.01, 80e3),
+    "k3": (0.005, 40e3),
+    "k4": (0.005, 180e3),
     "k5": (5.0, 50e3),
 }
-WATER0 = 0.02  # mol/L residual water
+WATER0 = 0.03  # mol/L residual water
 NU_B = 2.0  # B consumed per substitution (nucleophile + HCl scavenger)
 M_A, M_B, M_P = 157.6, 87.1, 208.3  # g/mol
 V_A, V_B = 0.12, 0.10  # L/mol, partial molar volumes

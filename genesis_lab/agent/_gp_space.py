@@ -21,7 +21,8 @@ INEQ_MARGIN = 1e-12
 class Polytope:
     """Feasible set in the unit cube with optional linear inequality/equality constraints."""
 
-    def __init__(self, dim: int, A_ub=None, b_ub=None, A_eq=None, b_eq=None):
+    def __init__(self, dim: int, A_ub=None, b_ub=None, A_eq=None, b_eq=None,
+                 _detect_implicit: bool = True):
         self.dim = d = dim
         self.A_ub = None if A_ub is None else np.atleast_2d(np.asarray(A_ub, float))
         self.b_ub = None if b_ub is None else np.atleast_1d(np.asarray(b_ub, float))
@@ -85,6 +86,31 @@ class Polytope:
         self.center = res.x[:k]
         self.radius = float(res.x[-1])
         self.G, self.h = self.G[keep], self.h[keep]
+        if self.radius < 1e-9 and _detect_implicit:
+            self._promote_implicit_equalities()
+
+    def _promote_implicit_equalities(self) -> None:
+        """Zero-volume polytope: find inequalities that hold with equality everywhere (e.g.
+        ``x0 <= 0``) and re-parametrize with them as equalities so sampling can move."""
+        d = self.dim
+        Gx = np.vstack([np.eye(d), -np.eye(d)] + ([self.A_ub] if self.A_ub is not None else []))
+        hx = np.concatenate([np.ones(d), np.zeros(d)]
+                            + ([self.b_ub] if self.b_ub is not None else []))
+        tight = []
+        for i in range(len(Gx)):
+            res = linprog(-Gx[i], A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq,
+                          bounds=[(0.0, 1.0)] * d, method="highs")
+            if res.status == 0 and hx[i] + res.fun >= -1e-9:  # max of Gx_i x reaches h_i ...
+                res2 = linprog(Gx[i], A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq,
+                               b_eq=self.b_eq, bounds=[(0.0, 1.0)] * d, method="highs")
+                if res2.status == 0 and hx[i] - res2.fun <= 1e-9:  # ... and so does its min
+                    tight.append(i)
+        if not tight:
+            return
+        A_eq = np.vstack(([self.A_eq] if self.A_eq is not None else []) + [Gx[tight]])
+        b_eq = np.concatenate(([self.b_eq] if self.b_eq is not None else []) + [hx[tight]])
+        A_ub, b_ub = self.A_ub, self.b_ub
+        self.__init__(d, A_ub, b_ub, A_eq, b_eq, _detect_implicit=False)
 
     # ----------------------------------------------------------------- conversions
     @property

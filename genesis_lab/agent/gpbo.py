@@ -32,6 +32,15 @@ fixed multi-starts, and links up to ``dense_refit_until`` also try a fixed defau
 are computed lazily and cached, so telling the whole log at once and then asking gives bit-identical
 proposals to an uninterrupted tell/ask run.  Everything else (Cholesky factor, acquisition) is
 recomputed from scratch from the data, the pending points and the ``rng`` passed to :meth:`ask`.
+Bit-identity assumes the same machine and BLAS thread count (summation order differs otherwise).
+
+Performance note
+----------------
+All matrices are small (n <= a few hundred), where multi-threaded OpenBLAS only adds overhead; on a
+loaded 2-core machine its spinning threads made a 300-observation step ~20x slower (0.8 s instead
+of 40 ms).  Callers should run GPBO with one BLAS thread, e.g.
+``with threadpoolctl.threadpool_limits(1, user_api="blas"): bo.ask(...)`` or
+``OPENBLAS_NUM_THREADS=1`` in the environment (this module itself imports only numpy and scipy).
 """
 
 from __future__ import annotations
@@ -129,6 +138,16 @@ class GPBO:
     @property
     def n_observations(self) -> int:
         return len(self._y)
+
+    @property
+    def X(self) -> np.ndarray:
+        """Copy of the observed inputs (n, d), in the order told."""
+        return self._X.copy()
+
+    @property
+    def y(self) -> np.ndarray:
+        """Copy of the observed values (n,), in the order told."""
+        return self._y.copy()
 
     def tell(self, X: np.ndarray, y: np.ndarray) -> None:
         """Append observations: X (k,d) in [0,1] (tolerance 1e-9, then clipped), y (k,) finite."""
@@ -273,6 +292,9 @@ class GPBO:
             raise TypeError("rng must be a numpy.random.Generator")
         d = self.dim
         poly = Polytope(d, A_ub, b_ub, A_eq, b_eq)
+        if candidates is None and poly.zdim == 0 and n + len(np.atleast_2d(
+                pending if pending is not None else np.zeros((0, d)))) > 1:
+            raise ValueError("the feasible set is a single point: cannot return distinct points")
         P = np.zeros((0, d)) if pending is None else np.array(pending, float, ndmin=2)
         if P.size == 0:
             P = np.zeros((0, d))

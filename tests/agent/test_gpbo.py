@@ -203,6 +203,22 @@ def test_mixture_equality_holds(seed):
     assert np.all(np.abs(P @ A_eq.T - b_eq) <= 1e-9)
 
 
+def test_zero_volume_polytope():
+    """Inequalities that pin a face (x0 <= 0; x1 + x2 = 0.5 written as two inequalities)."""
+    bo, _, _ = fitted()
+    A_ub = np.array([[1.0, 0, 0], [0, 1, 1], [0, -1, -1]])
+    b_ub = np.array([0.0, 0.5, -0.5])
+    P, v = bo.ask(3, rng=np.random.default_rng(0), A_ub=A_ub, b_ub=b_ub)
+    assert np.all(P @ A_ub.T <= b_ub + 1e-9) and np.all(np.isfinite(v))
+    assert pairwise_min_dist(P) > 1e-6
+    single = {"A_eq": np.ones((1, 3)), "b_eq": np.array([1.0]),
+              "A_ub": np.array([[-1.0, 0, 0]]), "b_ub": np.array([-1.0])}
+    P, _ = bo.ask(1, rng=np.random.default_rng(0), **single)
+    np.testing.assert_allclose(P, [[1.0, 0.0, 0.0]], atol=1e-9)
+    with pytest.raises(ValueError):
+        bo.ask(2, rng=np.random.default_rng(0), **single)
+
+
 def test_infeasible_constraints_raise():
     bo, _, _ = fitted()
     with pytest.raises(ValueError):
@@ -266,7 +282,7 @@ def test_acquisitions_improve_on_quadratic(acq):
         x, v = bo.ask(1, rng=rng)
         assert np.all(np.isfinite(v))
         bo.tell(x, quad(x))
-    assert np.min(bo._y) < np.min(y)
+    assert np.min(bo.y) < np.min(y)
 
 
 # --------------------------------------------------------------------------- optimization quality
@@ -283,7 +299,7 @@ def test_branin_30_evaluations():
         for _ in range(25):
             x, _ = bo.ask(1, rng=rng)
             bo.tell(x, branin(x))
-        hits += bool(np.min(bo._y) - BRANIN_MIN <= 0.01)
+        hits += bool(np.min(bo.y) - BRANIN_MIN <= 0.01)
     assert hits >= 8
 
 
@@ -303,9 +319,9 @@ def test_constrained_optimization_converges():
     for _ in range(20):
         x, _ = bo.ask(1, rng=rng, **cons)
         bo.tell(x, f(x))
-    assert np.all(np.abs(bo._X[:, :3].sum(1) - 1.0) <= 1e-9)
-    assert np.all(bo._X[:, 0] <= bo._X[:, 3] + 1e-9)
-    assert np.min(bo._y) < -0.2535 + 0.005  # constrained minimum: -0.2536 at (.6, .3, .1, .891)
+    assert np.all(np.abs(bo.X[:, :3].sum(1) - 1.0) <= 1e-9)
+    assert np.all(bo.X[:, 0] <= bo.X[:, 3] + 1e-9)
+    assert np.min(bo.y) < -0.2535 + 0.005  # constrained minimum: -0.2536 at (.6, .3, .1, .891)
 
 
 def test_hartmann6_makes_progress():
@@ -316,4 +332,4 @@ def test_hartmann6_makes_progress():
     for _ in range(20):
         x, _ = bo.ask(1, rng=rng)
         bo.tell(x, hartmann6(x))
-    assert np.min(bo._y) < -2.5  # random search at 30 evaluations: about -1.5
+    assert np.min(bo.y) < -2.5  # random search at 30 evaluations: about -1.5

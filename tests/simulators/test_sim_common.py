@@ -327,3 +327,18 @@ def test_random_fault_rate_and_retry(sim_cls):
     # P(first attempt faulted) = 0.2, plus faulted retries: ~0.2 + 0.2*0.2*(4/6)
     assert 0.12 <= faulted_experiments / 200 <= 0.35
     assert retries > 0 and kinds == {"set_error", "timeout", "trigger_error", "disconnect"}
+
+
+def test_state_snapshot_round_trip(sim_cls):
+    import json
+
+    rng = np.random.default_rng(8)
+    sim = sim_cls(seed=6, faults={"rate": 0.3, "kinds": ["nan", "saturate"]})
+    measure_sequence(sim, rng, n=3)
+    snapshot = json.loads(json.dumps(sim.get_state()))
+    expected = measure_sequence(sim, np.random.default_rng(1), n=3)
+    fresh = sim_cls(seed=6, faults={"rate": 0.3, "kinds": ["nan", "saturate"]})
+    fresh.set_state(snapshot)
+    assert measure_sequence(fresh, np.random.default_rng(1), n=3) == expected
+    assert fresh.clock.now() == sim.clock.now() and fresh.experiment == sim.experiment
+    assert fresh.consumables() == sim.consumables()

@@ -158,6 +158,16 @@ class SimulatedInstrument(Device):
     def consumables(self) -> dict[str, float]:
         return dict(self.simulator.consumables())
 
+    def get_state(self) -> dict[str, Any]:
+        """A JSON snapshot of the simulator (clock, random state, setpoints, consumables)."""
+        return self.simulator.get_state()
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue exactly where a snapshot left off (used by ``genesis-lab resume``)."""
+        self.simulator.set_state(state)
+        for name in self.simulator_class.INPUTS:
+            Signal.put(getattr(self, name), float(self.simulator.setpoints[name]), force=True)
+
 
 def sim_device_class(sim_cls: type[Simulator], name: str | None = None) -> type[SimulatedInstrument]:
     """Build the ophyd device class for a simulator: one component per input and output."""

@@ -66,7 +66,7 @@ class DatasetModel:
     Use :meth:`from_csv` or :meth:`from_olympus`.
     """
 
-    MEASUREMENT_TIME = 60.0  # lab seconds per "experiment"
+    MEASUREMENT_TIME = 0.0  # a lookup; give measurement_time to emulate an instrument's pace
 
     def __init__(
         self,

@@ -163,6 +163,14 @@ class GPBackend(Backend):
         return self._engine
 
     def propose(self, X, y, n, pending, rng):
+        # one BLAS thread: multi-threaded BLAS makes small GP solves many times
+        # slower on a loaded machine, and proposals differ between thread counts
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return self._propose(X, y, n, pending, rng)
+
+    def _propose(self, X, y, n, pending, rng):
         U = np.array([self.space.to_unit(p) for p in X])
         engine = self._engine_for(U, np.asarray(y, dtype=float))
         P = np.array([self.space.to_unit(p) for p in pending]) if pending else None

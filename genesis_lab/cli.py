@@ -73,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("lab", help="lab YAML file")
     d.add_argument("--json", action="store_true")
     d.add_argument("--timeout", type=_non_negative_float, default=5.0)
+    m = sub.add_parser("suggest", help="add your own experiment to a running or paused campaign")
+    m.add_argument("dir", help="campaign directory")
+    m.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", required=True,
+                   help="a parameter value (repeat for each parameter)")
+    m.add_argument("--result", action="append", default=[], metavar="OBJECTIVE=VALUE",
+                   help="already measured elsewhere: record it as done with these objectives")
+    m.add_argument("--json", action="store_true")
+
     b = sub.add_parser("bench", help="benchmark the agent against scikit-optimize and random")
     b.add_argument("suite", nargs="?", default="quick", choices=["quick", "full"])
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")

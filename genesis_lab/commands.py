@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from .cli import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, default_out, write_csv, write_json
-from .errors import StoreError
+from .errors import StoreError, UserError as UsageError
 from .ledger import Ledger
 from .progress import ProgressDisplay
 from .report import experiment_rows, status_payload, summary_text
@@ -176,4 +176,65 @@ def cmd_bench(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=2)
         print(f"wrote {args.json}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"{flag} {item!r}: write NAME=VALUE, e.g. {flag} temperature=85")
+        if name.strip() in out:
+            raise UsageError(f"{flag}: {name.strip()!r} is given twice")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def cmd_suggest(args: argparse.Namespace) -> int:
+    from .agent import Space
+    from .spec import CategoricalParameter
+
+    with Ledger.open(args.dir, readonly=False) as ledger:
+        files = CampaignFiles.from_store(ledger)
+        campaign = files.campaign
+        space = Space(campaign.parameters)
+        raw = _pairs(args.param, "--param")
+        params: dict[str, Any] = {}
+        for p in campaign.parameters:
+            if p.name in raw and not isinstance(p, CategoricalParameter):
+                try:
+                    params[p.name] = float(raw[p.name])
+                except ValueError:
+                    params[p.name] = raw[p.name]  # reported by validate() below
+            elif p.name in raw:
+                params[p.name] = raw[p.name]
+        params.update({k: v for k, v in raw.items() if k not in params})
+        problems = space.validate(params)
+        if problems:
+            raise UsageError("--param: " + "; ".join(problems))
+        params = space.from_list(space.to_list(params))
+        results = _pairs(args.result, "--result")
+        if results:
+            names = [o.name for o in campaign.objectives]
+            unknown = sorted(set(results) - set(names))
+            missing = sorted(set(names) - set(results))
+            if unknown or missing:
+                raise UsageError(f"--result: give every objective once ({names}); "
+                                 f"unknown {unknown}, missing {missing}")
+            try:
+                objectives = {k: float(v) for k, v in results.items()}
+            except ValueError:
+                raise UsageError(f"--result: values must be numbers, got {results}") from None
+            eid = ledger.propose(params, origin="manual", provenance={"entered_by": "user"})
+            ledger.start(eid)
+            ledger.finish(eid, "done", objectives=objectives, feasible=True)
+            what = "recorded as done"
+        else:
+            eid = ledger.propose(params, origin="manual", provenance={"entered_by": "user"})
+            what = "queued: the campaign runs it next (now if running, else on resume)"
+    if args.json:
+        write_json({"experiment": eid, "parameters": params, "status": what.split(":")[0]})
+    else:
+        print(f"experiment {eid} {what}")
     return EXIT_OK

@@ -19,7 +19,7 @@ from typing import Any
 from .errors import SpecError
 from .spec import Objective
 
-__all__ = ["ObjectiveEvaluator", "compile_objectives"]
+__all__ = ["ObjectiveEvaluator", "compile_objectives", "compile_outcome_constraints"]
 
 _BIN = {
     ast.Add: operator.add,
@@ -181,3 +181,15 @@ def compile_objectives(campaign: Any, lab: Any, source: str) -> list[ObjectiveEv
     moved = sorted({p.device.split(".")[0] for p in campaign.parameters})
     keys = lab.reading_keys(dict.fromkeys([*campaign.measure, *moved]))
     return [ObjectiveEvaluator(o, keys, source) for o in campaign.objectives]
+
+
+def compile_outcome_constraints(campaign: Any, lab: Any, source: str) -> list[tuple[Any, Any]]:
+    """(evaluator, constraint) for every outcome constraint of ``campaign``."""
+    moved = sorted({p.device.split(".")[0] for p in campaign.parameters})
+    keys = lab.reading_keys(dict.fromkeys([*campaign.measure, *moved]))
+    out = []
+    for i, c in enumerate(campaign.constraints):
+        if c.kind == "outcome":
+            spec = Objective(name=f"constraint{i}", goal="minimize", expression=c.expression)
+            out.append((ObjectiveEvaluator(spec, keys, source), c))
+    return out

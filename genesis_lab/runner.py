@@ -21,7 +21,7 @@ from .documents import invalid_readings, readings_from_documents, run_completed
 from .executor import EmbeddedExecutor, RunOutcome, StopRequest
 from .lab import Lab
 from .ledger import Experiment, Ledger
-from .objectives import compile_objectives
+from .objectives import compile_objectives, compile_outcome_constraints
 from .provenance import static_provenance
 from .spec import CampaignSpec
 
@@ -82,6 +82,8 @@ class CampaignRunner:
         self.executor = EmbeddedExecutor(self.stop)
         self.agent = Agent(campaign)
         self.objectives = compile_objectives(campaign, lab, f"campaign {campaign.name}")
+        self.outcome_constraints = compile_outcome_constraints(campaign, lab,
+                                                               f"campaign {campaign.name}")
         self.detectors = [lab.devices[d] for d in campaign.measure]
         self._static = static_provenance(lab)
         self._refusals = 0
@@ -184,6 +186,10 @@ class CampaignRunner:
             while True:
                 if self.stop.requested:
                     raise CampaignInterrupted()
+                queued = self.ledger.experiments("proposed")
+                if queued:  # manual and re-queued experiments run whatever the budget
+                    self.execute(queued[0])
+                    continue
                 reason = self.stop_reason()
                 if reason:
                     self.ledger.set_meta("stop_reason", reason)
@@ -281,9 +287,19 @@ class CampaignRunner:
                                failure_kind="scientific", device_state=self.device_state())
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
             return
-        self.ledger.finish(e.id, "done", objectives=objectives, readings=readings, feasible=True,
-                           run_uid=uid, device_state=self.device_state())
-        self.agent.ingest([Observation(e.parameters, objectives, feasible=True)])
+        violated = []
+        for ev, c in self.outcome_constraints:
+            v = ev(readings)
+            if (c.min is not None and not v >= c.min) or (c.max is not None and not v <= c.max):
+                bounds = " and ".join(b for b in (c.min is not None and f">= {c.min:g}",
+                                                  c.max is not None and f"<= {c.max:g}") if b)
+                violated.append(f"outcome constraint {c.expression} {bounds} violated ({v:.4g})")
+        feasible = not violated
+        self.ledger.finish(e.id, "done", objectives=objectives, readings=readings,
+                           feasible=feasible, run_uid=uid, error="; ".join(violated) or None,
+                           failure_kind=None if feasible else "infeasible",
+                           device_state=self.device_state())
+        self.agent.ingest([Observation(e.parameters, objectives, feasible=feasible)])
 
     def _settle_failure(self, e: Experiment, outcome: RunOutcome) -> None:
         kind = outcome.failure_kind or "instrument"

@@ -10,7 +10,7 @@ import yaml
 from .errors import SpecError
 from .lab import Lab
 from .ledger import Ledger
-from .objectives import compile_objectives
+from .objectives import compile_objectives, compile_outcome_constraints
 from .spec import CampaignSpec, LabSpec, load_campaign, load_lab
 from .spec._common import resolve, validate
 
@@ -60,6 +60,7 @@ class CampaignFiles:
         try:
             lab.check_campaign(self.campaign, self.campaign_source)
             compile_objectives(self.campaign, lab, self.campaign_source)
+            compile_outcome_constraints(self.campaign, lab, self.campaign_source)
         except Exception:
             lab.close()
             raise

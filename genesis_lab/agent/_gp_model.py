@@ -119,12 +119,16 @@ class MarginalLikelihood:
     """Negative log posterior of the hyperparameters (and gradient) for fixed data."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, priors: tuple[Prior, Prior, Prior],
-                 gls_mean: bool = False):
+                 gls_mean: bool = False, tie: np.ndarray | None = None):
         n, d = X.shape
         self.gls_mean = gls_mean
-        self.n, self.d, self.y = n, d, y
+        self.y = y
         diff = X[:, None, :] - X[None, :, :]
-        self.D2 = (diff * diff).reshape(n * n, d)  # raw squared differences per dimension
+        D2 = (diff * diff).reshape(n * n, d)  # raw squared differences per dimension
+        if tie is not None:  # sum the squared differences of the columns sharing a lengthscale
+            D2 = D2 @ tie_matrix(tie)
+        self.D2 = D2
+        self.n, self.d = n, D2.shape[1]  # d = number of lengthscales
         self.priors = priors
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -162,6 +166,14 @@ class MarginalLikelihood:
         return nll + f_l + f_s + f_n, grad
 
 
+def tie_matrix(tie: np.ndarray) -> np.ndarray:
+    """(d, p) 0/1 matrix mapping input columns to their lengthscale index."""
+    tie = np.asarray(tie, int)
+    M = np.zeros((len(tie), int(tie.max()) + 1))
+    M[np.arange(len(tie)), tie] = 1.0
+    return M
+
+
 def hyper_bounds(d: int, noise_floor: float) -> list[tuple[float, float]]:
     """Box bounds (log space) for L-BFGS-B."""
     return ([(math.log(5e-3), math.log(2e2))] * d
@@ -170,10 +182,14 @@ def hyper_bounds(d: int, noise_floor: float) -> list[tuple[float, float]]:
 
 def fit_map(X: np.ndarray, y: np.ndarray, starts: list[np.ndarray],
             priors: tuple[Prior, Prior, Prior], noise_floor: float,
-            maxiter: int = 200, gls_mean: bool = False) -> tuple[np.ndarray, float]:
-    """MAP hyperparameters from several deterministic starts; returns (theta, neg log posterior)."""
-    obj = MarginalLikelihood(X, y, priors, gls_mean)
-    bounds = hyper_bounds(X.shape[1], noise_floor)
+            maxiter: int = 200, gls_mean: bool = False,
+            tie: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """MAP hyperparameters from several deterministic starts; returns (theta, neg log posterior).
+
+    ``tie`` (d,) maps each input column to its lengthscale index (None: one per column).
+    """
+    obj = MarginalLikelihood(X, y, priors, gls_mean, tie)
+    bounds = hyper_bounds(obj.d, noise_floor)
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
     best_t, best_f = None, np.inf
@@ -196,13 +212,16 @@ class Posterior:
     """GP posterior for fixed hyperparameters (standardized-y units)."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, theta: np.ndarray,
-                 const: float | None = 0.0):
-        """``const``: constant prior mean; None = GLS estimate from (X, y)."""
-        n, d = X.shape
-        self.X, self.y, self.theta = X, y, theta
-        self.ls = np.exp(theta[:d])
-        self.s2 = math.exp(theta[d])
-        self.sn2 = math.exp(theta[d + 1])
+                 const: float | None = 0.0, tie: np.ndarray | None = None):
+        """``const``: constant prior mean; None = GLS estimate from (X, y).  ``tie``: lengthscale
+        index of each column (None: one per column, theta = [log l_1..l_d, log s2, log sn2])."""
+        n = X.shape[0]
+        p = len(theta) - 2
+        self.X, self.y, self.theta, self.tie = X, y, theta, tie
+        ls = np.exp(theta[:p])
+        self.ls = ls if tie is None else ls[np.asarray(tie, int)]
+        self.s2 = math.exp(theta[p])
+        self.sn2 = math.exp(theta[p + 1])
         Kf, _ = _matern_from_r2(cross_r2(X, X, self.ls), self.s2)
         Kf[np.diag_indices(n)] += self.sn2 + JITTER
         self.L = _chol(Kf)
@@ -222,7 +241,7 @@ class Posterior:
 
     def rebuild(self, X: np.ndarray, y: np.ndarray) -> Posterior:
         """Same hyperparameters and prior mean, new data (used for fantasies)."""
-        return Posterior(X, y, self.theta, self.const)
+        return Posterior(X, y, self.theta, self.const, self.tie)
 
     def mean_var_grad(self, Xs: np.ndarray):
         """Mean, variance and their gradients w.r.t. the inputs: shapes (B,), (B,), (B,d), (B,d)."""

@@ -29,7 +29,8 @@ class Agent:
         self.settings = campaign.optimizer
         self.seed = campaign.seed
         self.space = Space(campaign.parameters)
-        self.backend: Backend = make_backend(self.space, self.settings, self.seed)
+        self.backend: Backend = make_backend(self.space, self.settings, self.seed,
+                                             campaign.constraints)
         self.observations: list[Observation] = []
         self.n_suggested = 0
         self._design: list[dict[str, Any]] | None = None
@@ -84,7 +85,9 @@ class Agent:
     @property
     def design(self) -> list[dict[str, Any]]:
         if self._design is None:
-            if self.settings.model == "random":
+            if self.settings.model == "random" or self.backend.constrained:
+                # a space-filling design ignores linear constraints: constrained
+                # campaigns start from random feasible points instead
                 self._design = []
             else:
                 self._design = self.space.design(
@@ -95,6 +98,7 @@ class Agent:
     def suggest(self, n: int = 1, pending: Sequence[dict[str, Any]] = ()) -> list[Proposal]:
         """``n`` proposals, avoiding the ``pending`` points still being measured."""
         out: list[Proposal] = []
+        n_initial = 0 if self.settings.model == "random" else self.settings.initial_points
         while len(out) < n:
             k = self.n_suggested
             if k < len(self.design):
@@ -104,8 +108,9 @@ class Agent:
             X, y = self.training_data()
             rng = np.random.default_rng([self.seed, k])
             busy = [*pending, *(p.parameters for p in out)]
-            if len(y) < 2 or np.ptp(y) == 0 and self.backend.name != "random":
-                new = [Proposal(self.space.random(rng), origin="random")]
+            if k < n_initial or len(y) < 2 or (np.ptp(y) == 0 and self.backend.name != "random"):
+                origin = "initial" if k < n_initial else "random"
+                new = [Proposal(p, origin=origin) for p in self.backend.feasible_random(1, rng)]
             else:
                 new = self.backend.propose(X, y, n - len(out), busy, rng)
             out.extend(new)

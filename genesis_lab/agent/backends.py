@@ -21,7 +21,7 @@ class RandomBackend(Backend):
         return {"backend": self.name}
 
     def propose(self, X, y, n, pending, rng):
-        return [Proposal(self.space.random(rng), origin="random") for _ in range(n)]
+        return [Proposal(p, origin="random") for p in self.feasible_random(n, rng)]
 
 
 class SkoptBackend(Backend):
@@ -118,8 +118,8 @@ class GPBackend(Backend):
     capabilities: ClassVar[Capabilities] = Capabilities(batch=True, categorical=True)
     MAX_CANDIDATES: ClassVar[int] = 100_000
 
-    def __init__(self, space, settings, seed):
-        super().__init__(space, settings, seed)
+    def __init__(self, space, settings, seed, constraints=()):
+        super().__init__(space, settings, seed, constraints)
         self._engine: Any = None
         self._told = 0
         self._told_y = np.zeros(0)
@@ -171,10 +171,11 @@ class GPBackend(Backend):
             return self._propose(X, y, n, pending, rng)
 
     def _propose(self, X, y, n, pending, rng):
-        U = np.array([self.space.to_unit(p) for p in X])
+        U = np.array([self.space.to_unit(p) for p in X]).reshape(len(X), self.space.unit_dim)
         engine = self._engine_for(U, np.asarray(y, dtype=float))
         P = np.array([self.space.to_unit(p) for p in pending]) if pending else None
-        kwargs: dict[str, Any] = {"rng": rng, "pending": P}
+        kwargs: dict[str, Any] = {"rng": rng, "pending": P, "A_ub": self.A_ub, "b_ub": self.b_ub,
+                                  "A_eq": self.A_eq, "b_eq": self.b_eq}
         if self._candidates is not None:
             seen = {_key(p) for p in X} | {_key(p) for p in pending}
             exclude = np.array([_key(p) in seen for p in self._candidate_params])
@@ -217,7 +218,7 @@ BACKENDS: dict[str, type[Backend]] = {
 }
 
 
-def make_backend(space, settings, seed) -> Backend:
+def make_backend(space, settings, seed, constraints=()) -> Backend:
     """random -> RandomBackend; GP -> the fast engine unless engine: skopt; RF/ET/GBRT -> skopt."""
     if settings.model == "random":
         name = "random"
@@ -225,4 +226,4 @@ def make_backend(space, settings, seed) -> Backend:
         name = "gp"
     else:
         name = "skopt"
-    return BACKENDS[name](space, settings, seed)
+    return BACKENDS[name](space, settings, seed, constraints)

@@ -55,10 +55,27 @@ class Backend(ABC):
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities] = Capabilities()
 
-    def __init__(self, space: Space, settings: Any, seed: int):
+    def __init__(self, space: Space, settings: Any, seed: int, constraints: Any = ()):
         self.space = space
         self.settings = settings
         self.seed = seed
+        self.constraints = list(constraints)
+        self.A_ub, self.b_ub, self.A_eq, self.b_eq = space.linear_constraints(self.constraints)
+
+    @property
+    def constrained(self) -> bool:
+        return self.A_ub is not None or self.A_eq is not None
+
+    def feasible_random(self, n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+        """``n`` random points that satisfy the linear input constraints."""
+        if not self.constrained:
+            return [self.space.random(rng) for _ in range(n)]
+        from .gpbo import GPBO
+
+        pts, _ = GPBO(self.space.unit_dim, seed=self.seed).ask(
+            n, rng=rng, A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq
+        )
+        return [self.space.from_unit(u) for u in pts]
 
     @property
     def version(self) -> str:

@@ -58,6 +58,39 @@ class Space:
             n *= len(p.choices) if isinstance(p, CategoricalParameter) else p.bounds[1] - p.bounds[0] + 1
         return n
 
+    def linear_constraints(
+        self, constraints: Sequence[Any]
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """(A_ub, b_ub, A_eq, b_eq) in unit coordinates for linear constraints on
+        uniform float parameters (x = lo + u (hi - lo))."""
+        ub_rows, ub_b, eq_rows, eq_b = [], [], [], []
+        index = {p.name: (p, cols.start) for p, cols in zip(self.parameters, self._columns,
+                                                             strict=True)}
+        for c in constraints:
+            if getattr(c, "kind", None) != "linear":
+                continue
+            row = np.zeros(self.unit_dim)
+            offset = 0.0
+            for name, coef in c.terms.items():
+                p, col = index[name]
+                lo, hi = p.bounds
+                row[col] += coef * (hi - lo)
+                offset += coef * lo
+            if c.equals is not None:
+                eq_rows.append(row)
+                eq_b.append(c.equals - offset)
+            if c.max is not None:
+                ub_rows.append(row)
+                ub_b.append(c.max - offset)
+            if c.min is not None:
+                ub_rows.append(-row)
+                ub_b.append(-(c.min - offset))
+
+        def arr(rows: list[np.ndarray], b: list[float]) -> tuple[Any, Any]:
+            return (np.array(rows), np.array(b)) if rows else (None, None)
+
+        return (*arr(ub_rows, ub_b), *arr(eq_rows, eq_b))
+
     def skopt_dimensions(self) -> list[Any]:
         from skopt.space import Categorical, Integer, Real
 

@@ -19,6 +19,8 @@ __all__ = [
     "CategoricalParameter",
     "Parameter",
     "Objective",
+    "LinearConstraint",
+    "OutcomeConstraint",
     "Budget",
     "StopRules",
     "OptimizerSettings",
@@ -149,6 +151,44 @@ class Objective(Strict):
         return self
 
 
+class LinearConstraint(Strict):
+    """sum(coefficient * parameter) within [min, max], or == equals (e.g. a mixture)."""
+
+    kind: Literal["linear"]
+    terms: dict[str, float] = Field(min_length=1, description="parameter name -> coefficient")
+    equals: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_sense(self) -> LinearConstraint:
+        if self.equals is not None and (self.min is not None or self.max is not None):
+            raise ValueError("give equals:, or min: and/or max:, not both")
+        if self.equals is None and self.min is None and self.max is None:
+            raise ValueError("give equals: (e.g. 1 for a mixture), or min: and/or max:")
+        return self
+
+
+class OutcomeConstraint(Strict):
+    """A threshold on a reading: an experiment outside it is infeasible."""
+
+    kind: Literal["outcome"]
+    expression: str = Field(description="a reading or an expression over readings")
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> OutcomeConstraint:
+        if self.min is None and self.max is None:
+            raise ValueError("give min: and/or max: for the outcome")
+        return self
+
+
+Constraint = Annotated[LinearConstraint | OutcomeConstraint, Field(discriminator="kind")]
+register_tag("linear", LinearConstraint)
+register_tag("outcome", OutcomeConstraint)
+
+
 _UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
 
 
@@ -208,6 +248,7 @@ class CampaignSpec(Strict):
     budget: Budget
     stop: StopRules = Field(default_factory=StopRules)
     optimizer: OptimizerSettings = Field(default_factory=OptimizerSettings)
+    constraints: list[Constraint] = Field(default_factory=list)
     settle_time: float = Field(default=0.0, ge=0, description="seconds to wait after moving")
     retries: int = Field(
         default=2, ge=0, description="retries of an infrastructure fault (timeout, disconnect)"
@@ -236,6 +277,25 @@ class CampaignSpec(Strict):
             dup = sorted({n for n in names if names.count(n) > 1})
             if dup:
                 raise ValueError(f"{what}: names must be unique; repeated: {', '.join(dup)}")
+        by_name = {p.name: p for p in self.parameters}
+        for i, c in enumerate(self.constraints):
+            if c.kind != "linear":
+                continue
+            for name in c.terms:
+                p = by_name.get(name)
+                if p is None:
+                    raise ValueError(f"constraints[{i}].terms: unknown parameter {name!r}; "
+                                     f"the campaign has {list(by_name)}")
+                if not isinstance(p, FloatParameter) or p.prior != "uniform":
+                    raise ValueError(f"constraints[{i}].terms: {name!r} must be a float "
+                                     "parameter with a uniform prior to appear in a linear "
+                                     "constraint")
+        if any(c.kind == "linear" for c in self.constraints) and self.optimizer.model not in (
+            "GP", "random"
+        ) or (any(c.kind == "linear" for c in self.constraints)
+              and self.optimizer.model == "GP" and self.optimizer.engine == "skopt"):
+            raise ValueError("optimizer: linear input constraints need model: GP (the fast "
+                             "engine) or model: random")
         targets = [p.device for p in self.parameters if p.device]
         dup = sorted({t for t in targets if targets.count(t) > 1})
         if dup:

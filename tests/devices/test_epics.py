@@ -1,9 +1,11 @@
 """The EPICS devices against the simulator IOC, over real Channel Access on loopback.
 
 Every IOC is a subprocess (``python -m devices.epics_ioc``) on its own free
-port; server and client are kept on 127.0.0.1.  libca reads the ``EPICS_CA_*``
-variables when the first channel is created, so they are set when this module
-is imported, before any test creates one.
+port, and so is a CA repeater; server and client are kept on 127.0.0.1.  libca
+reads the ``EPICS_CA_*`` variables when the first channel is created, so they
+are set when this module is imported, before any test creates one.  Every
+process started here is stopped at teardown (the IOCs also stop by themselves
+if this process dies: ``--exit-with-parent``).
 """
 
 from __future__ import annotations
@@ -150,6 +152,40 @@ def _kill_our_repeaters() -> None:
                 os.kill(int(entry.name), signal.SIGTERM)
             except OSError:
                 pass
+
+
+def _udp_port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        try:
+            udp.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+@pytest.fixture(scope="module", autouse=True)
+def repeater() -> Iterator[subprocess.Popen]:
+    """A CA repeater on loopback for this module's port: libca registers with it
+    (instead of complaining on stderr that it cannot), and it relays the IOCs' beacons."""
+    code = "from caproto.sync.repeater import run; run(host='127.0.0.1')"
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **CA_ENV},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while not _udp_port_taken(REPEATER_PORT) and proc.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail("the CA repeater did not start")
+            time.sleep(0.05)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        _kill_our_repeaters()
 
 
 @pytest.fixture(scope="module")

@@ -110,3 +110,37 @@ def test_python_dash_m_entry_point(examples, tmp_path):
     res = subprocess.run([sys.executable, "-m", "genesis_lab", "status", str(tmp_path / "nope")],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "does not exist" in res.stderr
+
+
+def test_manual_experiments_are_run_and_learned(finished, capsys):
+    out, _, _ = finished
+    args = ["--param", "residence_time=8.6", "--param", "temperature=86",
+            "--param", "equivalents=2.8", "--param", "concentration=1.0"]
+    code, stdout, _ = run_cli(capsys, "suggest", out, *args)
+    assert code == 0 and "queued" in stdout
+    code, stdout, _ = run_cli(capsys, "suggest", out, *args, "--result", "yield=91.5", "--json")
+    assert code == 0 and json.loads(stdout)["status"] == "recorded as done"
+    # bad manual input: exit 2 naming every problem, nothing recorded
+    code, _, err = run_cli(capsys, "suggest", out, "--param", "temperature=hot")
+    assert code == 2 and "'hot' is not a number" in err and "residence_time: missing" in err
+    code, _, err = run_cli(capsys, "suggest", out, *args, "--result", "purity=3")
+    assert code == 2 and "unknown ['purity']" in err
+    code, _, err = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")
+    assert code == 0
+    with Ledger.open(out) as ledger:
+        manual = [e for e in ledger.experiments() if e.origin == "manual"]
+    assert [e.status for e in manual] == ["done", "done"]
+    assert manual[0].run_uid and manual[0].readings["reactor_temperature"] == pytest.approx(86)
+    # the agent learns them like any other experiment
+    from genesis_lab.runner import CampaignRunner
+    from genesis_lab.session import CampaignFiles
+
+    with Ledger.open(out) as ledger:
+        files = CampaignFiles.from_store(ledger)
+        lab = files.build_lab(time_scale=0)
+        runner = CampaignRunner(files.campaign, lab, ledger)
+        runner.replay()
+        lab.close()
+    learned = [o.parameters for o in runner.agent.observations]
+    assert manual[0].parameters in learned and manual[1].parameters in learned
+    assert runner.agent.n_suggested == 12  # manual ones do not shift the agent's proposals

@@ -76,8 +76,8 @@ def _install(extra: dict[str, Any], groups: bool) -> None:
     if groups:
         orig = be.GPBackend.__init__
         if not getattr(orig, "_engine_check_wrapped", False):
-            def init(self, space, settings, seed):
-                orig(self, space, settings, seed)
+            def init(self, space, *args, **kwargs):
+                orig(self, space, *args, **kwargs)
                 gr = groups_from_space(space)
                 if gr:
                     _EXTRA["groups"] = gr

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import yaml
 
 from .ledger import Ledger
+from .pareto import hypervolume, non_dominated
 from .runner import best_experiment
 from .spec import CampaignSpec
 
@@ -38,6 +40,37 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
             "run_uid": best.run_uid,
         },
         "stop_reason": ledger.meta("stop_reason"),
+        **_pareto(campaign, exps),
+    }
+
+
+def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
+    """For several objectives: the Pareto set and the hypervolume after each experiment."""
+    objs = campaign.objectives
+    if len(objs) < 2:
+        return {}
+    sign = np.array([-1.0 if o.goal == "maximize" else 1.0 for o in objs])
+    rows, trace = [], []
+    refs = [o.reference for o in objs]
+    ref = None if any(r is None for r in refs) else sign * np.array(refs, dtype=float)
+    for e in exps:
+        if e.status in ("done", "failed"):
+            vals = [e.objectives.get(o.name) for o in objs]
+            if e.status == "done" and e.feasible and all(isinstance(v, int | float) for v in vals):
+                rows.append((e, sign * np.array(vals, dtype=float)))
+            if ref is not None:
+                pts = np.array([r[1] for r in rows]).reshape(-1, len(objs))
+                trace.append({"experiment": e.id, "hypervolume": hypervolume(pts, ref)})
+    pareto = []
+    if rows:
+        mask = non_dominated(np.array([r[1] for r in rows]))
+        pareto = [{"experiment": e.id, "parameters": e.parameters, "objectives": e.objectives}
+                  for (e, _), keep in zip(rows, mask, strict=True) if keep]
+    return {
+        "pareto": pareto,
+        "reference": None if ref is None else dict(zip([o.name for o in objs], refs, strict=True)),
+        "hypervolume": trace[-1]["hypervolume"] if trace else None,
+        "hypervolume_trace": trace,
     }
 
 
@@ -60,6 +93,11 @@ def summary_text(p: dict[str, Any]) -> str:
         lines.append(f"stopped: {p['stop_reason']}")
     shown = ", ".join(f"{k} {v}" for k, v in c.items() if v and k != "completed")
     lines.append(f"experiments: {c['completed']} completed of {p['budget']} ({shown or 'none'})")
+    if p.get("pareto") is not None:
+        lines.append(f"Pareto set: {len(p['pareto'])} experiments "
+                     f"({', '.join(str(x['experiment']) for x in p['pareto'])})")
+        if p.get("hypervolume") is not None:
+            lines.append(f"hypervolume: {p['hypervolume']:.6g} (reference {p['reference']})")
     b = p["best"]
     if b is None:
         lines.append("best: none yet")

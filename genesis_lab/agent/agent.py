@@ -40,13 +40,47 @@ class Agent:
         """Learn from finished experiments (in the order they finished)."""
         self.observations.extend(observations)
 
-    def scalar(self, objectives: dict[str, float]) -> float:
-        """The value the back-end minimizes (the first objective, sign-flipped to minimize)."""
-        obj = self.campaign.objectives[0]
-        v = float(objectives[obj.name])
-        return -v if obj.goal == "maximize" else v
+    def minimized(self, objectives: dict[str, float]) -> np.ndarray:
+        """Every objective in minimized form (maximized ones negated)."""
+        return np.array([
+            -float(objectives[o.name]) if o.goal == "maximize" else float(objectives[o.name])
+            for o in self.campaign.objectives
+        ])
 
-    def training_data(self) -> tuple[list[dict[str, Any]], np.ndarray]:
+    def weights(self, k: int) -> np.ndarray | None:
+        """ParEGO: random Chebyshev weights for proposal ``k`` (None for one objective)."""
+        m = len(self.campaign.objectives)
+        if m == 1:
+            return None
+        return np.random.default_rng([self.seed, k, 7]).dirichlet(np.ones(m))
+
+    def scalar(self, objectives: dict[str, float], weights: np.ndarray | None = None,
+               scale: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+        """The value the back-end minimizes.
+
+        One objective: itself, sign-flipped to minimize. Several: the augmented
+        Chebyshev scalarization of the objectives normalized to [0, 1] by the
+        observed range (ParEGO): ``max(w * f) + 0.05 * sum(w * f)``.
+        """
+        f = self.minimized(objectives)
+        if weights is None:
+            return float(f[0])
+        lo, span = scale if scale is not None else (np.zeros_like(f), np.ones_like(f))
+        z = (f - lo) / span
+        return float(np.max(weights * z) + 0.05 * np.sum(weights * z))
+
+    def _scale(self) -> tuple[np.ndarray, np.ndarray]:
+        F = np.array([self.minimized(o.objectives) for o in self.observations
+                      if o.feasible and o.objectives
+                      and all(np.isfinite(list(o.objectives.values())))])
+        if len(F) == 0:
+            m = len(self.campaign.objectives)
+            return np.zeros(m), np.ones(m)
+        lo, hi = F.min(axis=0), F.max(axis=0)
+        return lo, np.where(hi > lo, hi - lo, 1.0)
+
+    def training_data(self, weights: np.ndarray | None = None
+                      ) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Observed points and minimized values; infeasible points get a penalty.
 
         A scientific failure is learned as "worse than anything seen so far":
@@ -59,8 +93,10 @@ class Agent:
         y: list[float] = []
         feasible: list[float] = []
         waiting: list[dict[str, Any]] = []
+        scale = self._scale() if weights is not None else None
         for obs in self.observations:
-            v = self.scalar(obs.objectives) if obs.feasible and obs.objectives else math.nan
+            ok = obs.feasible and obs.objectives
+            v = self.scalar(obs.objectives, weights, scale) if ok else math.nan
             if math.isfinite(v):
                 X.append(obs.parameters)
                 y.append(v)
@@ -105,7 +141,7 @@ class Agent:
                 out.append(Proposal(self.design[k], origin="initial"))
                 self.n_suggested += 1
                 continue
-            X, y = self.training_data()
+            X, y = self.training_data(self.weights(k))
             rng = np.random.default_rng([self.seed, k])
             busy = [*pending, *(p.parameters for p in out)]
             if k < n_initial or len(y) < 2 or (np.ptp(y) == 0 and self.backend.name != "random"):

@@ -73,7 +73,32 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "refit_fraction": 0.1,
     "fit_restarts": 3,            # starts of the very first hyperparameter fit
     "distinct_tol": 1e-6,         # min distance of a returned point to pending/batch points
+    "groups": None,               # column groups sharing one lengthscale (e.g. one-hot blocks)
 }
+
+
+def _tie_from_groups(dim: int, groups: Any) -> np.ndarray | None:
+    """Lengthscale index of every column: columns of a group share one; the others get their own.
+
+    Indices are assigned in column order (by the first column of each group), so the result does
+    not depend on the order in which the groups are listed.  None when no group has 2+ columns.
+    """
+    if groups is None:
+        return None
+    tie = np.full(dim, -1)
+    for gi, g in enumerate(groups):
+        cols = [int(c) for c in g]
+        if any(c < 0 or c >= dim for c in cols):
+            raise ValueError(f"groups: column index out of range [0, {dim})")
+        if len(set(cols)) != len(cols) or np.any(tie[cols] >= 0):
+            raise ValueError("groups must be disjoint lists of distinct column indices")
+        tie[cols] = dim + gi  # provisional label
+    tie = np.where(tie < 0, np.arange(dim), tie)
+    _, first, inv = np.unique(tie, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), int)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    out = rank[inv.reshape(-1)]
+    return None if int(out.max()) + 1 == dim else out
 
 
 class GPBO:
@@ -127,12 +152,19 @@ class GPBO:
             raise ValueError("mean must be 'constant' or 'zero'")
         if self.options["batch_strategy"] not in ("kb", "cl_min", "cl_mean", "cl_max"):
             raise ValueError("batch_strategy must be 'kb', 'cl_min', 'cl_mean' or 'cl_max'")
+        self._tie = _tie_from_groups(self.dim, self.options["groups"])
+        self._p = self.dim if self._tie is None else int(self._tie.max()) + 1
         self._priors = default_priors(self.dim, self.options["prior"])
         self._schedule = refit_schedule
         self._X = np.zeros((0, self.dim))
         self._y = np.zeros(0)
         self._chain: dict[int, np.ndarray] = {}
         self._post_cache: tuple[int, Posterior, float, float] | None = None
+
+    def _groups(self) -> list[list[int]]:
+        """Columns sharing each lengthscale (singletons included), in lengthscale order."""
+        assert self._tie is not None
+        return [np.flatnonzero(self._tie == k).tolist() for k in range(self._p)]
 
     # ------------------------------------------------------------------ data
     @property
@@ -186,11 +218,10 @@ class GPBO:
         return sorted({2} | {int(v) for v in sched if 2 <= int(v) <= n})
 
     def _default_theta(self) -> np.ndarray:
-        d = self.dim
         pr = self._priors[0]
         ls0 = {"lognormal": math.exp(pr.a - pr.b ** 2), "normal": math.exp(pr.a)}.get(pr.kind, 0.5)
         ls0 = min(max(ls0, 0.1), 2.0)
-        return np.concatenate([np.full(d, math.log(ls0)), [0.0, math.log(1e-3)]])
+        return np.concatenate([np.full(self._p, math.log(ls0)), [0.0, math.log(1e-3)]])
 
     def _theta_at(self, n: int) -> tuple[np.ndarray, int]:
         """Hyperparameters for ``n`` observations and the schedule point they were fitted at."""
@@ -209,16 +240,16 @@ class GPBO:
                 starts = [default]
                 rs = np.random.default_rng(self.seed)
                 for ls in (0.2, 1.0):
-                    starts.append(np.concatenate([np.full(self.dim, math.log(ls)), [0.0, -7.0]]))
+                    starts.append(np.concatenate([np.full(self._p, math.log(ls)), [0.0, -7.0]]))
                 for _ in range(max(0, int(self.options["fit_restarts"]) - 3)):
-                    starts.append(np.concatenate([rs.uniform(-2.5, 1.5, self.dim),
+                    starts.append(np.concatenate([rs.uniform(-2.5, 1.5, self._p),
                                                   [rs.uniform(-1, 1), rs.uniform(-12, -2)]]))
             else:
                 starts = [self._chain[points[j - 1]]]
                 if s <= int(self.options["dense_refit_until"]):
                     starts.append(default)
             theta, _ = fit_map(self._X[:s], ys, starts, self._priors, self.options["noise_floor"],
-                               gls_mean=self.options["mean"] == "constant")
+                               gls_mean=self.options["mean"] == "constant", tie=self._tie)
             self._chain[s] = theta
         return self._chain[points[-1]], points[-1]
 
@@ -238,7 +269,7 @@ class GPBO:
         theta, _ = self._theta_at(n)
         yw = self._standardize(self._y)
         const = None if self.options["mean"] == "constant" else 0.0
-        post = Posterior(self._X, yw, theta, const)
+        post = Posterior(self._X, yw, theta, const, self._tie)
         self._post_cache = (n, post, mean, sd)
         return post, mean, sd
 
@@ -249,9 +280,11 @@ class GPBO:
         theta, fitted_at = self._theta_at(n)
         post, mean, sd = self._posterior() if n else (None, 0.0, 1.0)
         const = post.const * sd + mean if post is not None else 0.0
-        d = self.dim
-        s2, sn2 = math.exp(theta[d]), math.exp(theta[d + 1])
-        return {"kernel": "matern52_ard", "lengthscales": np.exp(theta[:d]).tolist(),
+        p = self._p
+        s2, sn2 = math.exp(theta[p]), math.exp(theta[p + 1])
+        ls = np.exp(theta[:p]) if self._tie is None else np.exp(theta[:p])[self._tie]
+        return {"kernel": "matern52_ard", "lengthscales": ls.tolist(),
+                "groups": None if self._tie is None else [list(g) for g in self._groups()],
                 "prior_mean": float(const),
                 "signal_variance": s2 * sd * sd, "noise_variance": sn2 * sd * sd,
                 "signal_variance_standardized": s2, "noise_variance_standardized": sn2,

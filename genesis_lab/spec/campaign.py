@@ -136,6 +136,10 @@ class Objective(Strict):
         default=None, description="import path module:function taking the readings dict"
     )
     units: str = ""
+    reference: float | None = Field(
+        default=None,
+        description="worst acceptable value: the hypervolume reference point (several objectives)",
+    )
 
     @field_validator("name")
     @classmethod

@@ -76,6 +76,7 @@ def _install(extra: dict[str, Any], groups: bool) -> None:
     if groups:
         orig = be.GPBackend.__init__
         if not getattr(orig, "_engine_check_wrapped", False):
+
             def init(self, space, *args, **kwargs):
                 orig(self, space, *args, **kwargs)
                 gr = groups_from_space(space)
@@ -102,10 +103,13 @@ def run_agent_until(problem, seed: int, stop_at_success: bool = True):
             model_s.append(dt)
         value = _score(problem, prop.parameters)
         feasible = value is not None
-        agent.ingest([Observation(prop.parameters, {"score": value} if feasible else {},
-                                  feasible)])
+        agent.ingest([Observation(prop.parameters, {"score": value} if feasible else {}, feasible)])
         scores.append(value if feasible else float("inf"))
-        if stop_at_success and problem.success is not None and scores[-1] <= problem.success + 1e-12:
+        if (
+            stop_at_success
+            and problem.success is not None
+            and scores[-1] <= problem.success + 1e-12
+        ):
             break
     return scores, model_s
 
@@ -174,10 +178,14 @@ def bench_buchwald(args, extra) -> None:
         meds.append(med)
         rnd = pb.buchwald(L).extra["random_expected"]
         c = " ".join("inf" if math.isinf(v) else str(int(v)) for v in counts)
-        print(f"buchwald_{L}: median {med:5.1f} (random {rnd:.1f})  per seed [{c}]  "
-              f"ms/proposal median {np.median(ms):.0f} mean {np.mean(ms):.0f} max {np.max(ms):.0f}")
-    print(f"worst median over datasets {max(meds):.1f}; mean of medians {np.mean(meds):.1f}; "
-          f"all proposals: median {np.median(all_ms):.0f} ms; {time.perf_counter() - t0:.0f} s")
+        print(
+            f"buchwald_{L}: median {med:5.1f} (random {rnd:.1f})  per seed [{c}]  "
+            f"ms/proposal median {np.median(ms):.0f} mean {np.mean(ms):.0f} max {np.max(ms):.0f}"
+        )
+    print(
+        f"worst median over datasets {max(meds):.1f}; mean of medians {np.mean(meds):.1f}; "
+        f"all proposals: median {np.median(all_ms):.0f} ms; {time.perf_counter() - t0:.0f} s"
+    )
 
 
 def bench_synthetic(args, extra) -> None:
@@ -189,9 +197,11 @@ def bench_synthetic(args, extra) -> None:
         reg = np.array([r[2] for r in res])
         ms = [1e3 * t for r in res for t in r[3]]
         thr = 0.05 if name == "hartmann6" else 0.01
-        print(f"{name}: median regret {np.median(reg):.4f}  <= {thr}: {int(np.sum(reg <= thr))}/"
-              f"{len(reg)}  ms/proposal median {np.median(ms):.0f}  per seed "
-              f"[{' '.join(f'{r:.3f}' for r in reg)}]")
+        print(
+            f"{name}: median regret {np.median(reg):.4f}  <= {thr}: {int(np.sum(reg <= thr))}/"
+            f"{len(reg)}  ms/proposal median {np.median(ms):.0f}  per seed "
+            f"[{' '.join(f'{r:.3f}' for r in reg)}]"
+        )
     print(f"{time.perf_counter() - t0:.0f} s")
 
 
@@ -230,8 +240,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     extra = _parse_opts(args.opt)
     print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
-    {"buchwald": bench_buchwald, "synthetic": bench_synthetic, "latency": bench_latency}[
-        args.what](args, extra)
+    {"buchwald": bench_buchwald, "synthetic": bench_synthetic, "latency": bench_latency}[args.what](
+        args, extra
+    )
 
 
 if __name__ == "__main__":

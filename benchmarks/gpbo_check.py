@@ -57,16 +57,18 @@ def run_gpbo(f, d: int, budget: int, n_init: int, seed: int) -> float:
 
 
 def run_random(f, d: int, budget: int, n_init: int, seed: int) -> float:
-    X = np.vstack([sobol_init(d, n_init, seed),
-                   np.random.default_rng(seed).random((budget - n_init, d))])
+    X = np.vstack(
+        [sobol_init(d, n_init, seed), np.random.default_rng(seed).random((budget - n_init, d))]
+    )
     return float(np.min(f(X)))
 
 
 def run_skopt(f, d: int, budget: int, n_init: int, seed: int) -> float:
     from skopt import gp_minimize
 
-    res = gp_minimize(lambda x: float(f(np.asarray(x))), [(0.0, 1.0)] * d, n_calls=budget,
-                      random_state=seed)
+    res = gp_minimize(
+        lambda x: float(f(np.asarray(x))), [(0.0, 1.0)] * d, n_calls=budget, random_state=seed
+    )
     return float(res.fun)
 
 
@@ -127,8 +129,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=10, help="number of seeds (0..N-1)")
     ap.add_argument("--quick", action="store_true", help="3 seeds and fewer latency steps")
     ap.add_argument("--no-skopt", action="store_true", help="skip scikit-optimize (slow)")
-    ap.add_argument("--blas-threads", type=int, default=1,
-                    help="BLAS threads for all methods via threadpoolctl (0 = leave as is)")
+    ap.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads for all methods via threadpoolctl (0 = leave as is)",
+    )
     ap.add_argument("--init-h6", type=int, default=10, help="Sobol initial points, Hartmann-6")
     ap.add_argument("--init-branin", type=int, default=5, help="Sobol initial points, Branin")
     args = ap.parse_args(argv)
@@ -142,8 +148,10 @@ def main(argv: list[str] | None = None) -> None:
 
     print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"cpus: {os.cpu_count()}  load average (1 min) at start: {load:.1f}  BLAS threads: "
-          f"{args.blas_threads or 'default'}  seeds: 0..{len(seeds) - 1}")
+    print(
+        f"cpus: {os.cpu_count()}  load average (1 min) at start: {load:.1f}  BLAS threads: "
+        f"{args.blas_threads or 'default'}  seeds: 0..{len(seeds) - 1}"
+    )
 
     rows: dict[str, dict[str, str]] = {m: {} for m in methods}
     t_all = time.perf_counter()
@@ -166,8 +174,15 @@ def main(argv: list[str] | None = None) -> None:
         rows[name]["brall"] = " ".join(f"{r:.3f}" for r in reg_b)
         rows[name]["time"] = f"{time.perf_counter() - t0:.0f}"
 
-    hdr = ["method", "ms/step @100", "ms/step @300", "Hartmann-6 regret @40: median [IQR]",
-           "H6 <=0.05", "Branin @30 within 0.01", "bench s"]
+    hdr = [
+        "method",
+        "ms/step @100",
+        "ms/step @300",
+        "Hartmann-6 regret @40: median [IQR]",
+        "H6 <=0.05",
+        "Branin @30 within 0.01",
+        "bench s",
+    ]
     keys = ["lat100", "lat300", "h6", "h6n", "br", "time"]
     table = [hdr] + [[m] + [rows[m].get(k, "-") for k in keys] for m in methods]
     widths = [max(len(r[i]) for r in table) for i in range(len(hdr))]
@@ -175,8 +190,10 @@ def main(argv: list[str] | None = None) -> None:
         print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
         if i == 0:
             print("-+-".join("-" * w for w in widths))
-    print(f"\nGPBO crash recovery (tell n at once + first ask): {rec[0]:.0f} ms @100, "
-          f"{rec[1]:.0f} ms @300")
+    print(
+        f"\nGPBO crash recovery (tell n at once + first ask): {rec[0]:.0f} ms @100, "
+        f"{rec[1]:.0f} ms @300"
+    )
     for m in methods:
         print(f"{m} per-seed regrets: H6 [{rows[m]['h6all']}]  Branin [{rows[m]['brall']}]")
     print(f"total {time.perf_counter() - t_all:.0f} s")

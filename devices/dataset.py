@@ -63,8 +63,9 @@ class DatasetSetpoint(Signal):
         if spec.kind == "categorical":
             d[self.name].update(dtype="string", shape=[], choices=list(spec.options))
         else:
-            d[self.name].update(dtype="number", shape=[], lower_ctrl_limit=spec.low,
-                                upper_ctrl_limit=spec.high)
+            d[self.name].update(
+                dtype="number", shape=[], lower_ctrl_limit=spec.low, upper_ctrl_limit=spec.high
+            )
         d[self.name]["source"] = f"DATASET:{self._model.source}:{self.column}"
         return d
 
@@ -75,8 +76,12 @@ class DatasetSetpoint(Signal):
 class DatasetReading(SimReading):
     def describe(self) -> dict[str, dict[str, Any]]:
         d = Signal.describe(self)
-        d[self.name].update(dtype="number", shape=[], units="",
-                            source=f"DATASET:{self.parent.model.source}:{self.output_name}")
+        d[self.name].update(
+            dtype="number",
+            shape=[],
+            units="",
+            source=f"DATASET:{self.parent.model.source}:{self.output_name}",
+        )
         return d
 
 
@@ -114,8 +119,7 @@ class DatasetDevice(Device):
     def set_state(self, state: dict[str, Any]) -> None:
         self.model.set_state(state)
         for p in self.model.parameters:
-            Signal.put(getattr(self, python_name(p.name)), self.model.setpoints[p.name],
-                       force=True)
+            Signal.put(getattr(self, python_name(p.name)), self.model.setpoints[p.name], force=True)
 
 
 def DatasetInstrument(  # noqa: N802 - used as a device class in lab files
@@ -138,13 +142,20 @@ def DatasetInstrument(  # noqa: N802 - used as a device class in lab files
     if (olympus is None) == (csv is None):
         raise ValueError("give exactly one of olympus: (a dataset folder) or csv: (a file)")
     base = Path(base_dir) if base_dir else Path.cwd()
-    opts = dict(noise=noise, emulator=emulator, seed=seed, time_scale=time_scale,
-                measurement_time=measurement_time)
+    opts = dict(
+        noise=noise,
+        emulator=emulator,
+        seed=seed,
+        time_scale=time_scale,
+        measurement_time=measurement_time,
+    )
     if olympus is not None:
         folder = _resolve(base, olympus)
         if not (folder / "config.json").is_file():
-            raise ValueError(f"{folder} has no config.json (an Olympus dataset folder has "
-                             "config.json and data.csv)")
+            raise ValueError(
+                f"{folder} has no config.json (an Olympus dataset folder has "
+                "config.json and data.csv)"
+            )
         model = DatasetModel.from_olympus(folder, **opts)
     else:
         if not parameters or not measurements:
@@ -161,8 +172,11 @@ def DatasetInstrument(  # noqa: N802 - used as a device class in lab files
     cls = type(
         f"Dataset_{python_name(Path(model.source).stem or 'data')}",
         (DatasetDevice,),
-        {"settables": tuple(python_name(p.name) for p in model.parameters),
-         "__module__": __name__, **components},
+        {
+            "settables": tuple(python_name(p.name) for p in model.parameters),
+            "__module__": __name__,
+            **components,
+        },
     )
     cls.model = model  # the class is private to this instrument
     return cls(name=name)

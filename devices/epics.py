@@ -113,8 +113,9 @@ def _in_ca_thread(status: StatusBase, work: Callable[[], None], name: str) -> St
     return status
 
 
-def _put_and_wait(signal: EpicsSignal, value: Any, *, timeout: float | None,
-                  abandon: StatusBase) -> None:
+def _put_and_wait(
+    signal: EpicsSignal, value: Any, *, timeout: float | None, abandon: StatusBase
+) -> None:
     """Write ``value`` with put-completion and block until the IOC reports completion.
 
     Raises ``ConnectionError`` if the IOC goes away meanwhile, ``TimeoutError``
@@ -162,15 +163,27 @@ class EpicsSetpoint(EpicsSignal):
     wait as long as the instrument needs) bounds one move.
     """
 
-    def __init__(self, prefix: str, *, readback_suffix: str = "_RBV",
-                 move_timeout: float | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        prefix: str,
+        *,
+        readback_suffix: str = "_RBV",
+        move_timeout: float | None = None,
+        **kwargs: Any,
+    ):
         kwargs.setdefault("put_complete", True)
         kwargs.setdefault("limits", True)
         super().__init__(prefix + readback_suffix, write_pv=prefix, **kwargs)
         self.move_timeout = move_timeout
 
-    def set(self, value: Any, *, timeout: float | None = None,
-            settle_time: float | None = None, **kwargs: Any) -> Status:
+    def set(
+        self,
+        value: Any,
+        *,
+        timeout: float | None = None,
+        settle_time: float | None = None,
+        **kwargs: Any,
+    ) -> Status:
         """Move to ``value``; the Status finishes when the IOC reports the move done."""
         status = Status(self, timeout=timeout, settle_time=settle_time)
 
@@ -178,8 +191,13 @@ class EpicsSetpoint(EpicsSignal):
             _put_and_wait(self, value, timeout=self.move_timeout, abandon=status)
             if status.done:
                 return
-            info = _after_put(self, value, lambda: self._read_pv.get_with_metadata(
-                form="time", use_monitor=False, timeout=self.timeout))
+            info = _after_put(
+                self,
+                value,
+                lambda: self._read_pv.get_with_metadata(
+                    form="time", use_monitor=False, timeout=self.timeout
+                ),
+            )
             if info is None:
                 raise TimeoutError(f"{self.pvname}: no readback after the move")
             if info.get("status") == AlarmStatus.WRITE:
@@ -194,8 +212,9 @@ class EpicsSetpoint(EpicsSignal):
         if isinstance(parent, EpicsInstrument):
             message, retryable = parent.last_fault()
         return EpicsInstrumentError(
-            message or f"{self.setpoint_pvname}: the IOC refused {value!r} "
-                       f"(readback {readback!r}, in WRITE alarm)",
+            message
+            or f"{self.setpoint_pvname}: the IOC refused {value!r} "
+            f"(readback {readback!r}, in WRITE alarm)",
             retryable=retryable,
             kind="set_error",
         )
@@ -239,8 +258,15 @@ class EpicsInstrument(Device):
     fault_message = Cpt(EpicsSignalRO, "ERROR", string=True, kind=Kind.omitted)
     busy = Cpt(EpicsSignalRO, "BUSY", kind=Kind.omitted)
 
-    def __init__(self, prefix: str = "", *, name: str, move_timeout: float | None = None,
-                 acquire_timeout: float | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        prefix: str = "",
+        *,
+        name: str,
+        move_timeout: float | None = None,
+        acquire_timeout: float | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(prefix, name=name, **kwargs)
         self.acquire_timeout = acquire_timeout
         for attr in self.settables:
@@ -260,8 +286,9 @@ class EpicsInstrument(Device):
             _put_and_wait(self.acquire, 1, timeout=self.acquire_timeout, abandon=status)
             if status.done:
                 return
-            state = str(_after_put(self.acquire, 1,
-                                   lambda: self.fault_status.get(use_monitor=False)))
+            state = str(
+                _after_put(self.acquire, 1, lambda: self.fault_status.get(use_monitor=False))
+            )
             if state != "OK":
                 message, retryable = self.last_fault()
                 raise EpicsInstrumentError(

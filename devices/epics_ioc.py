@@ -116,22 +116,38 @@ class SimulatorIOC(PVGroup):
     output_attrs: ClassVar[dict[str, str]] = {}
 
     acquire = pvproperty(
-        name="ACQUIRE", value=0, dtype=int,
+        name="ACQUIRE",
+        value=0,
+        dtype=int,
         doc="write 1 to measure; back to 0 (and the put completes) when done",
     )
     status = pvproperty(
-        name="STATUS", value=STATUS_STRINGS[OK], dtype=ChannelType.ENUM,
-        enum_strings=STATUS_STRINGS, read_only=True,
+        name="STATUS",
+        value=STATUS_STRINGS[OK],
+        dtype=ChannelType.ENUM,
+        enum_strings=STATUS_STRINGS,
+        read_only=True,
         doc="outcome of the last failed operation (OK, FAULT or TRANSIENT)",
     )
     error = pvproperty(
-        name="ERROR", value="", dtype=ChannelType.CHAR, max_length=ERROR_LENGTH,
-        string_encoding="utf-8", read_only=True, doc="message of the last fault, '' if none",
+        name="ERROR",
+        value="",
+        dtype=ChannelType.CHAR,
+        max_length=ERROR_LENGTH,
+        string_encoding="utf-8",
+        read_only=True,
+        doc="message of the last fault, '' if none",
     )
-    busy = pvproperty(name="BUSY", value=0, dtype=int, read_only=True,
-                      doc="1 while an actuation or a measurement runs")
-    experiment = pvproperty(name="EXPERIMENT", value=0, dtype=int, read_only=True,
-                            doc="completed measurements")
+    busy = pvproperty(
+        name="BUSY",
+        value=0,
+        dtype=int,
+        read_only=True,
+        doc="1 while an actuation or a measurement runs",
+    )
+    experiment = pvproperty(
+        name="EXPERIMENT", value=0, dtype=int, read_only=True, doc="completed measurements"
+    )
 
     def __init__(self, prefix: str, *, simulator: Simulator, **kwargs: Any):
         super().__init__(prefix, **kwargs)
@@ -202,8 +218,7 @@ class SimulatorIOC(PVGroup):
             except Exception as exc:  # refused or failed: nothing moved
                 await self._report_fault(exc)
                 kept = float(self.simulator.setpoints[name])
-                await rbv.write(kept, status=AlarmStatus.WRITE,
-                                severity=AlarmSeverity.MAJOR_ALARM)
+                await rbv.write(kept, status=AlarmStatus.WRITE, severity=AlarmSeverity.MAJOR_ALARM)
                 return kept
             now = float(self.simulator.setpoints[name])
             await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
@@ -270,34 +285,62 @@ def ioc_class(sim_cls: type[Simulator]) -> type[SimulatorIOC]:
     output_attrs: dict[str, str] = {}
     for name, inp in sim_cls.INPUTS.items():
         sp, rbv, dmov = f"in_{name}", f"in_{name}_rbv", f"in_{name}_dmov"
-        limits = dict(lower_ctrl_limit=float(inp.low), upper_ctrl_limit=float(inp.high),
-                      lower_disp_limit=float(inp.low), upper_disp_limit=float(inp.high))
+        limits = dict(
+            lower_ctrl_limit=float(inp.low),
+            upper_ctrl_limit=float(inp.high),
+            lower_disp_limit=float(inp.low),
+            upper_disp_limit=float(inp.high),
+        )
         attrs[sp] = pvproperty(
-            put=_input_putter(name), name=name, alarm_group=f"in:{name}", value=float(inp.default),
+            put=_input_putter(name),
+            name=name,
+            alarm_group=f"in:{name}",
+            value=float(inp.default),
             dtype=float,
-            units=ca_units(inp.units), precision=4, doc=f"setpoint: {inp.description}".strip(),
+            units=ca_units(inp.units),
+            precision=4,
+            doc=f"setpoint: {inp.description}".strip(),
             **limits,
         )
         attrs[rbv] = pvproperty(
-            name=f"{name}_RBV", alarm_group=f"{name}_RBV", value=float(inp.default),
-            dtype=float, read_only=True,
-            units=ca_units(inp.units), precision=4, doc=f"readback of {name}", **limits,
+            name=f"{name}_RBV",
+            alarm_group=f"{name}_RBV",
+            value=float(inp.default),
+            dtype=float,
+            read_only=True,
+            units=ca_units(inp.units),
+            precision=4,
+            doc=f"readback of {name}",
+            **limits,
         )
-        attrs[dmov] = pvproperty(name=f"{name}_DMOV", alarm_group=f"{name}_DMOV", value=1,
-                                 dtype=int, read_only=True,
-                                 doc=f"1 when {name} is not moving")
+        attrs[dmov] = pvproperty(
+            name=f"{name}_DMOV",
+            alarm_group=f"{name}_DMOV",
+            value=1,
+            dtype=int,
+            read_only=True,
+            doc=f"1 when {name} is not moving",
+        )
         input_attrs[name] = (sp, rbv, dmov)
     for name, out in sim_cls.OUTPUTS.items():
         attr = f"out_{name}"
         limits = {}  # none declared (EPICS: lower == upper)
         if math.isfinite(out.saturation):  # the detector's limit; no lower limit
-            limits = dict(upper_ctrl_limit=float(out.saturation),
-                          lower_ctrl_limit=-SATURATED_VALUE,
-                          upper_disp_limit=float(out.saturation))
+            limits = dict(
+                upper_ctrl_limit=float(out.saturation),
+                lower_ctrl_limit=-SATURATED_VALUE,
+                upper_disp_limit=float(out.saturation),
+            )
         attrs[attr] = pvproperty(
-            name=name, alarm_group=f"out:{name}", value=math.nan, dtype=float, read_only=True,
+            name=name,
+            alarm_group=f"out:{name}",
+            value=math.nan,
+            dtype=float,
+            read_only=True,
             units=ca_units(out.units),
-            precision=6, doc=out.description, **limits,
+            precision=6,
+            doc=out.description,
+            **limits,
         )
         output_attrs[name] = attr
     attrs["input_attrs"] = input_attrs
@@ -334,27 +377,58 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m devices.epics_ioc",
         description="Serve one Genesis Lab instrument simulator over EPICS Channel Access.",
     )
-    p.add_argument("--instrument", required=True, choices=sorted(simulators.SIMULATORS),
-                   help="which simulator to serve")
+    p.add_argument(
+        "--instrument",
+        required=True,
+        choices=sorted(simulators.SIMULATORS),
+        help="which simulator to serve",
+    )
     p.add_argument("--prefix", required=True, help="PV prefix, e.g. SIM:R1:")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--noise", type=float, default=1.0, help="noise factor (0 = noise-free)")
     p.add_argument("--drift", type=float, default=1.0, help="drift factor (0 = no drift)")
-    p.add_argument("--time-scale", type=float, default=0.0, metavar="X",
-                   help="wall seconds per lab second (0 = instant, 1 = real time)")
-    p.add_argument("--faults-rate", type=float, default=0.0, metavar="P",
-                   help="probability of a random fault per attempt")
-    p.add_argument("--faults-kinds", default=None, metavar="K1,K2",
-                   help=f"kinds of random faults (default all: {','.join(simulators.FAULT_KINDS)})")
-    p.add_argument("--faults-at", type=parse_fault_at, action="append", default=[],
-                   metavar="N:KIND", help="fault KIND on the first attempt of experiment N "
-                   "(repeatable), e.g. 0:trigger_error")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=0.0,
+        metavar="X",
+        help="wall seconds per lab second (0 = instant, 1 = real time)",
+    )
+    p.add_argument(
+        "--faults-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="probability of a random fault per attempt",
+    )
+    p.add_argument(
+        "--faults-kinds",
+        default=None,
+        metavar="K1,K2",
+        help=f"kinds of random faults (default all: {','.join(simulators.FAULT_KINDS)})",
+    )
+    p.add_argument(
+        "--faults-at",
+        type=parse_fault_at,
+        action="append",
+        default=[],
+        metavar="N:KIND",
+        help="fault KIND on the first attempt of experiment N (repeatable), e.g. 0:trigger_error",
+    )
     p.add_argument("--faults-seed", type=int, default=None, help="seed of random faults")
-    p.add_argument("--interfaces", nargs="+", default=[LOOPBACK], metavar="ADDR",
-                   help="interfaces to serve on (default: 127.0.0.1 only)")
+    p.add_argument(
+        "--interfaces",
+        nargs="+",
+        default=[LOOPBACK],
+        metavar="ADDR",
+        help="interfaces to serve on (default: 127.0.0.1 only)",
+    )
     p.add_argument("--list-pvs", action="store_true", help="print the PVs served at startup")
-    p.add_argument("--exit-with-parent", action="store_true",
-                   help="stop when the process that started this one ends (for test harnesses)")
+    p.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="stop when the process that started this one ends (for test harnesses)",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument("-q", "--quiet", action="store_true", help="warnings only")
     g.add_argument("-v", "--verbose", action="store_true", help="caproto's own log too")
@@ -374,7 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr,
+        level=logging.WARNING if args.quiet else logging.INFO,
+        stream=sys.stderr,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
     )
     logging.getLogger("caproto").setLevel(logging.INFO if args.verbose else logging.WARNING)
@@ -382,16 +457,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     # beacon logs a traceback; they are optional, so keep that out of the log
     logging.getLogger("caproto.ctx").addFilter(_BeaconNoise())
 
-    faults: dict[str, Any] = {"rate": args.faults_rate,
-                              "at": dict(args.faults_at)}
+    faults: dict[str, Any] = {"rate": args.faults_rate, "at": dict(args.faults_at)}
     if args.faults_kinds:
         faults["kinds"] = tuple(k.strip() for k in args.faults_kinds.split(",") if k.strip())
     if args.faults_seed is not None:
         faults["seed"] = args.faults_seed
     try:
         plan = FaultPlan.from_dict({"seed": args.seed, **faults})
-        ioc = make_ioc(args.instrument, args.prefix, seed=args.seed, noise=args.noise,
-                       drift=args.drift, time_scale=args.time_scale, faults=plan)
+        ioc = make_ioc(
+            args.instrument,
+            args.prefix,
+            seed=args.seed,
+            noise=args.noise,
+            drift=args.drift,
+            time_scale=args.time_scale,
+            faults=plan,
+        )
     except ValueError as exc:
         parser.error(str(exc))
 
@@ -411,8 +492,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parent = os.getppid()
 
     async def ready(async_lib: Any) -> None:
-        print(f"IOC ready: {args.instrument} as {args.prefix}* ({len(ioc.pvdb)} PVs) on "
-              f"{' '.join(args.interfaces)}, CA server port {port}", flush=True)
+        print(
+            f"IOC ready: {args.instrument} as {args.prefix}* ({len(ioc.pvdb)} PVs) on "
+            f"{' '.join(args.interfaces)}, CA server port {port}",
+            flush=True,
+        )
         while args.exit_with_parent:
             await asyncio.sleep(0.5)
             if os.getppid() != parent:  # orphaned: whoever started us is gone

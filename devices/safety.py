@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +62,10 @@ class Limit:
         a, b = sorted((float(current), float(value)))
         for lo, hi in self.forbidden:
             if a < lo and hi < b:
-                return (f"the move from {current:g} to {value:g} would pass through the "
-                        f"forbidden region [{lo:g}, {hi:g}]")
+                return (
+                    f"the move from {current:g} to {value:g} would pass through the "
+                    f"forbidden region [{lo:g}, {hi:g}]"
+                )
         return None
 
     def step_violation(self, current: float | None, value: Any) -> str | None:
@@ -72,8 +74,10 @@ class Limit:
         if not math.isfinite(current):
             return None
         if abs(float(value) - current) > self.max_step * (1 + 1e-9):
-            return f"a step from {current:g} to {float(value):g} exceeds the maximum step " \
-                   f"{self.max_step:g}"
+            return (
+                f"a step from {current:g} to {float(value):g} exceeds the maximum step "
+                f"{self.max_step:g}"
+            )
         return None
 
 
@@ -154,8 +158,11 @@ def guard(settable: Any, target: str, limit: Limit) -> Any:
     @functools.wraps(original)
     def guarded_set(value: Any, *args: Any, **kwargs: Any) -> Any:
         current = None if limit.choices is not None else _position(settable)
-        why = (limit.violation(value) or limit.path_violation(current, value)
-               or limit.step_violation(current, value))
+        why = (
+            limit.violation(value)
+            or limit.path_violation(current, value)
+            or limit.step_violation(current, value)
+        )
         if why:
             raise EnvelopeViolation(f"{target}: {why}; refused before moving")
         return original(value, *args, **kwargs)
@@ -163,5 +170,3 @@ def guard(settable: Any, target: str, limit: Limit) -> Any:
     guarded_set._genesis_guarded = True  # type: ignore[attr-defined]
     settable.set = guarded_set
     return settable
-
-

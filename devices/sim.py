@@ -169,7 +169,9 @@ class SimulatedInstrument(Device):
             Signal.put(getattr(self, name), float(self.simulator.setpoints[name]), force=True)
 
 
-def sim_device_class(sim_cls: type[Simulator], name: str | None = None) -> type[SimulatedInstrument]:
+def sim_device_class(
+    sim_cls: type[Simulator], name: str | None = None
+) -> type[SimulatedInstrument]:
     """Build the ophyd device class for a simulator: one component per input and output."""
     components: dict[str, Cpt] = {}
     for inp in sim_cls.INPUTS:

@@ -38,11 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a campaign file")
     r.add_argument("campaign", help="campaign YAML file")
     r.add_argument("--out", help="campaign directory to create (default: runs/NAME-TIME)")
-    r.add_argument("--max-experiments", type=_positive_int, metavar="N",
-                   help="budget of completed experiments (overrides the file)")
+    r.add_argument(
+        "--max-experiments",
+        type=_positive_int,
+        metavar="N",
+        help="budget of completed experiments (overrides the file)",
+    )
     r.add_argument("--seed", type=int, help="seed (overrides the file)")
-    r.add_argument("--time-scale", type=_non_negative_float, metavar="X",
-                   help="simulated latencies x X (overrides the lab file; 0 = instant)")
+    r.add_argument(
+        "--time-scale",
+        type=_non_negative_float,
+        metavar="X",
+        help="simulated latencies x X (overrides the lab file; 0 = instant)",
+    )
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.add_argument("--quiet", action="store_true", help="no progress on stderr")
     r.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")
@@ -50,8 +58,11 @@ def _parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("resume", help="continue an interrupted campaign")
     rs.add_argument("dir", help="campaign directory")
     rs.add_argument("--time-scale", type=_non_negative_float, metavar="X")
-    rs.add_argument("--interrupted", choices=["requeue", "drop"],
-                    help="an experiment cut short: run it again (default) or drop it")
+    rs.add_argument(
+        "--interrupted",
+        choices=["requeue", "drop"],
+        help="an experiment cut short: run it again (default) or drop it",
+    )
     rs.add_argument("--json", action="store_true")
     rs.add_argument("--quiet", action="store_true")
     rs.add_argument("--verbose", action="store_true")
@@ -75,17 +86,32 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--timeout", type=_non_negative_float, default=5.0)
     m = sub.add_parser("suggest", help="add your own experiment to a running or paused campaign")
     m.add_argument("dir", help="campaign directory")
-    m.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", required=True,
-                   help="a parameter value (repeat for each parameter)")
-    m.add_argument("--result", action="append", default=[], metavar="OBJECTIVE=VALUE",
-                   help="already measured elsewhere: record it as done with these objectives")
+    m.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        required=True,
+        help="a parameter value (repeat for each parameter)",
+    )
+    m.add_argument(
+        "--result",
+        action="append",
+        default=[],
+        metavar="OBJECTIVE=VALUE",
+        help="already measured elsewhere: record it as done with these objectives",
+    )
     m.add_argument("--json", action="store_true")
 
     b = sub.add_parser("bench", help="benchmark the agent against scikit-optimize and random")
     b.add_argument("suite", nargs="?", default="quick", choices=["quick", "full"])
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    b.add_argument("--only", action="append", metavar="NAME",
-                   help="run only these rows: latency, branin, hartmann6, buchwald, reactor")
+    b.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only these rows: latency, branin, hartmann6, buchwald, reactor",
+    )
     return p
 
 

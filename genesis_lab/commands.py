@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 from .cli import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, default_out, write_csv, write_json
-from .errors import StoreError, UserError as UsageError
+from .errors import StoreError
+from .errors import UserError as UsageError
 from .ledger import Ledger
 from .progress import ProgressDisplay
 from .report import experiment_rows, status_payload, summary_text
@@ -25,7 +26,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out or default_out(files.campaign.name)
     budget = args.max_experiments or files.campaign.budget.experiments
     ledger = Ledger.create(
-        out, name=files.campaign.name, campaign_text=files.campaign_text, lab_text=files.lab_text,
+        out,
+        name=files.campaign.name,
+        campaign_text=files.campaign_text,
+        lab_text=files.lab_text,
         extra={
             "budget": budget,
             "seed": files.campaign.seed,
@@ -48,8 +52,15 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _drive(files, lab, ledger, ledger.meta("budget"), args, resumed=True)
 
 
-def _drive(files: CampaignFiles, lab: Any, ledger: Ledger, budget: int,
-           args: argparse.Namespace, *, resumed: bool) -> int:
+def _drive(
+    files: CampaignFiles,
+    lab: Any,
+    ledger: Ledger,
+    budget: int,
+    args: argparse.Namespace,
+    *,
+    resumed: bool,
+) -> int:
     display: ProgressDisplay | None = None
     try:
         runner = CampaignRunner(files.campaign, lab, ledger, budget=budget)
@@ -62,19 +73,30 @@ def _drive(files: CampaignFiles, lab: Any, ledger: Ledger, budget: int,
             for note in runner.settle_interrupted():
                 print(f"genesis-lab resume: {note}", file=sys.stderr)
             if runner.restore_devices():
-                print("genesis-lab resume: simulated instruments restored to their last "
-                      "recorded state", file=sys.stderr)
+                print(
+                    "genesis-lab resume: simulated instruments restored to their last "
+                    "recorded state",
+                    file=sys.stderr,
+                )
             ledger.note("resumed")
-        display = ProgressDisplay(files.campaign.name, files.campaign.objectives[0].name,
-                                  runner.budget, runner.completed(), quiet=args.quiet)
+        display = ProgressDisplay(
+            files.campaign.name,
+            files.campaign.objectives[0].name,
+            runner.budget,
+            runner.completed(),
+            quiet=args.quiet,
+        )
         runner.on_progress = display
         try:
             reason = runner.run()
         except CampaignInterrupted:
             display.close()
             ledger.note("interrupted")
-            print(f"\ngenesis-lab: interrupted; the ledger is consistent. Continue with:\n"
-                  f"  genesis-lab resume {ledger.directory}", file=sys.stderr)
+            print(
+                f"\ngenesis-lab: interrupted; the ledger is consistent. Continue with:\n"
+                f"  genesis-lab resume {ledger.directory}",
+                file=sys.stderr,
+            )
             return EXIT_INTERRUPTED
         display.close()
         payload = status_payload(ledger)
@@ -120,7 +142,9 @@ def cmd_show(args: argparse.Namespace) -> int:
         record = {
             **e.as_dict(),
             "history": list(ledger.log(e.id)),
-            "runs": {uid: [{"name": n, "doc": d} for n, d in ledger.documents(uid)] for uid in uids},
+            "runs": {
+                uid: [{"name": n, "doc": d} for n, d in ledger.documents(uid)] for uid in uids
+            },
         }
     if args.json:
         write_json(record)
@@ -220,8 +244,10 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             unknown = sorted(set(results) - set(names))
             missing = sorted(set(names) - set(results))
             if unknown or missing:
-                raise UsageError(f"--result: give every objective once ({names}); "
-                                 f"unknown {unknown}, missing {missing}")
+                raise UsageError(
+                    f"--result: give every objective once ({names}); "
+                    f"unknown {unknown}, missing {missing}"
+                )
             try:
                 objectives = {k: float(v) for k, v in results.items()}
             except ValueError:

@@ -141,7 +141,9 @@ class EmbeddedExecutor:
                 return RunOutcome("interrupted", _uid(docs), docs, "interrupted by the user")
             status = _exit_status(docs)
             if status != "success":
-                return RunOutcome("failed", _uid(docs), docs, f"run ended with {status}", "instrument")
+                return RunOutcome(
+                    "failed", _uid(docs), docs, f"run ended with {status}", "instrument"
+                )
             return RunOutcome("success", _uid(docs), docs)
         finally:
             self.RE.unsubscribe(token)

@@ -27,7 +27,8 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                 "connected": False,
                 "settables": {
                     t.split(".", 1)[1]: {"min": lim.low, "max": lim.high, "max_step": lim.max_step}
-                    for t, lim in lab.envelope.limits.items() if t.startswith(name + ".")
+                    for t, lim in lab.envelope.limits.items()
+                    if t.startswith(name + ".")
                 },
                 "readings": {},
                 "read_latency_ms": None,
@@ -63,19 +64,31 @@ def print_inventory(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     t = Table(title="instruments")
-    for col in ("name", "class", "kind", "connected", "settables [limits]", "readings",
-                "trigger+read ms"):
+    for col in (
+        "name",
+        "class",
+        "kind",
+        "connected",
+        "settables [limits]",
+        "readings",
+        "trigger+read ms",
+    ):
         t.add_column(col)
     for r in rows:
         sets = "\n".join(f"{k} [{v['min']:g}, {v['max']:g}]" for k, v in r["settables"].items())
         reads = "\n".join(
-            f"{k} = {v['value']:.4g} {v['units']}" if isinstance(v["value"], float)
+            f"{k} = {v['value']:.4g} {v['units']}"
+            if isinstance(v["value"], float)
             else f"{k} = {v['value']} {v['units']}"
             for k, v in r["readings"].items()
         )
         t.add_row(
-            r["name"], r["class"], "simulated" if r["simulated"] else "real",
-            "yes" if r["connected"] else f"NO: {r['error']}", sets, reads,
+            r["name"],
+            r["class"],
+            "simulated" if r["simulated"] else "real",
+            "yes" if r["connected"] else f"NO: {r['error']}",
+            sets,
+            reads,
             "" if r["read_latency_ms"] is None else f"{r['read_latency_ms']:.2f}",
         )
     Console(width=160).print(t)

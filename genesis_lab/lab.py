@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,14 @@ def import_object(path: str) -> Any:
 class Lab:
     """The instruments of one lab file, instantiated and guarded."""
 
-    def __init__(self, spec: LabSpec, source: str, *, time_scale: float | None = None,
-                 base_dir: Path | None = None):
+    def __init__(
+        self,
+        spec: LabSpec,
+        source: str,
+        *,
+        time_scale: float | None = None,
+        base_dir: Path | None = None,
+    ):
         self.spec = spec
         self.source = source
         self.time_scale = spec.time_scale if time_scale is None else time_scale
@@ -158,8 +164,10 @@ class Lab:
                         )
                 continue
             if lim.choices is not None:
-                problems.append(f"{where}.type: {p.device} takes one of {list(lim.choices)}; "
-                                "make the parameter categorical")
+                problems.append(
+                    f"{where}.type: {p.device} takes one of {list(lim.choices)}; "
+                    "make the parameter categorical"
+                )
                 continue
             lo, hi = p.bounds
             if lo < lim.low or hi > lim.high:
@@ -214,5 +222,3 @@ def _physical_range(device: Any, comp: str) -> tuple[float, float] | None:
     sim = getattr(device, "simulator", None)
     spec = getattr(sim, "INPUTS", {}).get(comp) if sim is not None else None
     return (spec.low, spec.high) if spec is not None else None
-
-

@@ -169,7 +169,12 @@ class Ledger:
 
     @classmethod
     def create(
-        cls, directory: str | Path, *, name: str, campaign_text: str, lab_text: str,
+        cls,
+        directory: str | Path,
+        *,
+        name: str,
+        campaign_text: str,
+        lab_text: str,
         extra: Mapping[str, Any] | None = None,
     ) -> Ledger:
         d = Path(directory)
@@ -300,7 +305,11 @@ class Ledger:
         )
 
     def propose(
-        self, parameters: Mapping[str, Any], *, origin: str, acquisition: float | None = None,
+        self,
+        parameters: Mapping[str, Any],
+        *,
+        origin: str,
+        acquisition: float | None = None,
         provenance: Mapping[str, Any] | None = None,
     ) -> int:
         """Record a proposal durably, before anything moves. Returns its id."""
@@ -325,9 +334,16 @@ class Ledger:
             self._log(eid, "running")
 
     def finish(
-        self, eid: int, status: str, *, objectives: Mapping[str, Any] | None = None,
-        readings: Mapping[str, Any] | None = None, feasible: bool | None = None,
-        run_uid: str | None = None, error: str | None = None, failure_kind: str | None = None,
+        self,
+        eid: int,
+        status: str,
+        *,
+        objectives: Mapping[str, Any] | None = None,
+        readings: Mapping[str, Any] | None = None,
+        feasible: bool | None = None,
+        run_uid: str | None = None,
+        error: str | None = None,
+        failure_kind: str | None = None,
         device_state: Mapping[str, Any] | None = None,
     ) -> None:
         """Settle an experiment: done, failed, aborted or refused.

@@ -159,8 +159,8 @@ class ObjectiveEvaluator:
 
 
 def _import_function(path: str, source: str, where: str) -> Callable[[dict[str, Any]], float]:
-    mod_name, _, attr = path.replace(":", ".").rpartition(".") if ":" not in path else (
-        path.partition(":")
+    mod_name, _, attr = (
+        path.replace(":", ".").rpartition(".") if ":" not in path else (path.partition(":"))
     )
     try:
         obj: Any = importlib.import_module(mod_name)

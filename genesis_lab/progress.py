@@ -23,8 +23,13 @@ class ProgressDisplay:
             return
         if sys.stderr.isatty():
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-            from rich.progress import TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self._bar = Progress(
                 TextColumn("[bold]{task.description}"),
@@ -47,8 +52,11 @@ class ProgressDisplay:
         e = p.experiment
         value = e.objectives.get(self.objective)
         what = f"{self.objective}={_fmt(value)}" if e.status == "done" else (e.error or "")
-        print(f"[{p.completed}/{p.budget}] experiment {e.id} {e.status}: {what} (best {best})",
-              file=sys.stderr, flush=True)
+        print(
+            f"[{p.completed}/{p.budget}] experiment {e.id} {e.status}: {what} (best {best})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def close(self) -> None:
         if self._bar is not None:

@@ -24,7 +24,9 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
     exps = ledger.experiments()
     best = best_experiment(exps, campaign)
     counts = ledger.counts()
-    counts["completed"] = counts["done"] + counts["failed"]
+    replicates = sum(e.origin == "confirm" and e.status in ("done", "failed") for e in exps)
+    counts["completed"] = counts["done"] + counts["failed"] - replicates
+    counts["confirmation_replicates"] = replicates
     return {
         "campaign": campaign.name,
         "directory": str(ledger.directory),
@@ -33,13 +35,16 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
         "seed": ledger.meta("seed"),
         "counts": counts,
         "objectives": [{"name": o.name, "goal": o.goal} for o in campaign.objectives],
-        "best": None if best is None else {
+        "best": None
+        if best is None
+        else {
             "experiment": best.id,
             "parameters": best.parameters,
             "objectives": best.objectives,
             "run_uid": best.run_uid,
         },
         "stop_reason": ledger.meta("stop_reason"),
+        "confirmation": ledger.meta("confirmation"),
         **_pareto(campaign, exps),
     }
 
@@ -64,8 +69,11 @@ def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
     pareto = []
     if rows:
         mask = non_dominated(np.array([r[1] for r in rows]))
-        pareto = [{"experiment": e.id, "parameters": e.parameters, "objectives": e.objectives}
-                  for (e, _), keep in zip(rows, mask, strict=True) if keep]
+        pareto = [
+            {"experiment": e.id, "parameters": e.parameters, "objectives": e.objectives}
+            for (e, _), keep in zip(rows, mask, strict=True)
+            if keep
+        ]
     return {
         "pareto": pareto,
         "reference": None if ref is None else dict(zip([o.name for o in objs], refs, strict=True)),
@@ -91,13 +99,32 @@ def summary_text(p: dict[str, Any]) -> str:
     lines = [f"campaign {p['campaign']} ({p['state']}) in {p['directory']}"]
     if p.get("stop_reason"):
         lines.append(f"stopped: {p['stop_reason']}")
-    shown = ", ".join(f"{k} {v}" for k, v in c.items() if v and k != "completed")
-    lines.append(f"experiments: {c['completed']} completed of {p['budget']} ({shown or 'none'})")
+    shown = ", ".join(
+        f"{k} {v}" for k, v in c.items() if v and k not in ("completed", "confirmation_replicates")
+    )
+    extra = (
+        f" + {c['confirmation_replicates']} confirmation replicates"
+        if c.get("confirmation_replicates")
+        else ""
+    )
+    lines.append(
+        f"experiments: {c['completed']} completed of {p['budget']}{extra} ({shown or 'none'})"
+    )
     if p.get("pareto") is not None:
-        lines.append(f"Pareto set: {len(p['pareto'])} experiments "
-                     f"({', '.join(str(x['experiment']) for x in p['pareto'])})")
+        lines.append(
+            f"Pareto set: {len(p['pareto'])} experiments "
+            f"({', '.join(str(x['experiment']) for x in p['pareto'])})"
+        )
         if p.get("hypervolume") is not None:
             lines.append(f"hypervolume: {p['hypervolume']:.6g} (reference {p['reference']})")
+    c = p.get("confirmation")
+    if c and c.get("mean") is not None:
+        lines.append(
+            f"confirmed: {c['objective']} = {c['mean']:.4g} ± {c['half_width']:.2g} "
+            f"({int(100 * c['level'])}% CI, {len(c['replicates'])} replicates of experiment "
+            f"{c['experiment']}, first measured {c['original']:.4g}); better than "
+            f"{100 * c['share_of_earlier_beaten']:.0f}% of the earlier experiments"
+        )
     b = p["best"]
     if b is None:
         lines.append("best: none yet")

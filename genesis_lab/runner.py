@@ -16,8 +16,8 @@ from typing import Any
 from plans import experiment
 
 from .agent import Agent, Observation
-from .errors import GenesisError
 from .documents import invalid_readings, readings_from_documents, run_completed
+from .errors import GenesisError
 from .executor import EmbeddedExecutor, RunOutcome, StopRequest
 from .lab import Lab
 from .ledger import Experiment, Ledger
@@ -25,7 +25,13 @@ from .objectives import compile_objectives, compile_outcome_constraints
 from .provenance import static_provenance
 from .spec import CampaignSpec
 
-__all__ = ["CampaignRunner", "CampaignInterrupted", "StoreFailure", "best_experiment", "MODEL_ORIGINS"]
+__all__ = [
+    "CampaignRunner",
+    "CampaignInterrupted",
+    "StoreFailure",
+    "best_experiment",
+    "MODEL_ORIGINS",
+]
 
 MODEL_ORIGINS = ("initial", "model", "random")
 MAX_CONSECUTIVE_REFUSALS = 25
@@ -50,15 +56,22 @@ class Progress:
 
 
 def best_experiment(experiments: list[Experiment], campaign: CampaignSpec) -> Experiment | None:
+    """The best feasible done experiment by the first objective (replicates excluded)."""
     obj = campaign.objectives[0]
     done = [
-        e for e in experiments
-        if e.status == "done" and e.feasible is not False
+        e
+        for e in experiments
+        if e.status == "done"
+        and e.feasible is not False
+        and e.origin != "confirm"
         and isinstance(e.objectives.get(obj.name), int | float)
     ]
     if not done:
         return None
-    key = (lambda e: e.objectives[obj.name])
+
+    def key(e: Experiment) -> float:
+        return e.objectives[obj.name]
+
     return max(done, key=key) if obj.goal == "maximize" else min(done, key=key)
 
 
@@ -82,16 +95,20 @@ class CampaignRunner:
         self.executor = EmbeddedExecutor(self.stop)
         self.agent = Agent(campaign)
         self.objectives = compile_objectives(campaign, lab, f"campaign {campaign.name}")
-        self.outcome_constraints = compile_outcome_constraints(campaign, lab,
-                                                               f"campaign {campaign.name}")
+        self.outcome_constraints = compile_outcome_constraints(
+            campaign, lab, f"campaign {campaign.name}"
+        )
         self.detectors = [lab.devices[d] for d in campaign.measure]
         self._static = static_provenance(lab)
         self._refusals = 0
 
     # ------------------------------------------------------------ state
     def completed(self) -> int:
-        c = self.ledger.counts()
-        return c["done"] + c["failed"]
+        """Finished experiments that count against the budget (replicates do not)."""
+        return sum(
+            e.status in ("done", "failed") and e.origin != "confirm"
+            for e in self.ledger.experiments()
+        )
 
     def replay(self) -> None:
         """Rebuild the agent from the ledger (no pickle: configuration + log)."""
@@ -101,8 +118,9 @@ class CampaignRunner:
 
     def _observation(self, e: Experiment) -> Observation | None:
         if e.status == "done":
-            return Observation(e.parameters, {k: v for k, v in e.objectives.items()},
-                               feasible=bool(e.feasible))
+            return Observation(
+                e.parameters, {k: v for k, v in e.objectives.items()}, feasible=bool(e.feasible)
+            )
         if e.status in ("failed", "refused") and e.failure_kind in ("scientific", "refused"):
             return Observation(e.parameters, {}, feasible=False)
         return None
@@ -121,7 +139,9 @@ class CampaignRunner:
             docs = self.ledger.documents(uid) if uid else []
             if uid and run_completed(docs):
                 self._settle_success(e, uid, docs)
-                notes.append(f"experiment {e.id}: its run {uid[:8]} had completed; result recovered")
+                notes.append(
+                    f"experiment {e.id}: its run {uid[:8]} had completed; result recovered"
+                )
             else:
                 self._abort_and_requeue(e, uid, "interrupted (process stopped mid-run)")
                 notes.append(f"experiment {e.id}: interrupted mid-run; aborted and re-queued")
@@ -133,8 +153,11 @@ class CampaignRunner:
 
     def device_state(self) -> dict[str, Any]:
         """JSON snapshots of every device that can give one (simulated twins)."""
-        return {name: dev.get_state() for name, dev in self.lab.devices.items()
-                if callable(getattr(dev, "get_state", None))}
+        return {
+            name: dev.get_state()
+            for name, dev in self.lab.devices.items()
+            if callable(getattr(dev, "get_state", None))
+        }
 
     def restore_devices(self) -> bool:
         """Put simulated instruments back where the last finished experiment left them."""
@@ -171,8 +194,10 @@ class CampaignRunner:
             streak += 1
         if streak >= self.campaign.max_consecutive_failures:
             last = next(e for e in reversed(exps) if e.status == "failed")
-            return (f"stopped after {streak} instrument failures in a row (last: {last.error}); "
-                    "check the instruments, then 'genesis-lab resume'")
+            return (
+                f"stopped after {streak} instrument failures in a row (last: {last.error}); "
+                "check the instruments, then 'genesis-lab resume'"
+            )
         if rules.no_improvement and best is not None:
             finished = [e for e in exps if e.status in ("done", "failed")]
             since = sum(1 for e in finished if e.id > best.id)
@@ -191,37 +216,83 @@ class CampaignRunner:
                     self.execute(queued[0])
                     continue
                 reason = self.stop_reason()
+                if reason and self._queue_confirmation():
+                    continue
                 if reason:
+                    self._summarize_confirmation()
                     self.ledger.set_meta("stop_reason", reason)
                     self.ledger.note("stopped", {"reason": reason})
                     return reason
                 if self._refusals >= MAX_CONSECUTIVE_REFUSALS:
-                    reason = (f"stopped: {self._refusals} proposals in a row were refused by the "
-                              "safety envelope; widen the limits or narrow the parameter bounds")
+                    reason = (
+                        f"stopped: {self._refusals} proposals in a row were refused by the "
+                        "safety envelope; widen the limits or narrow the parameter bounds"
+                    )
                     self.ledger.set_meta("stop_reason", reason)
                     return reason
                 self.execute(self._next_experiment())
 
     def _next_experiment(self) -> Experiment:
-        queued = self.ledger.experiments("proposed")
-        if queued:
-            return queued[0]
-        proposal = self.agent.suggest(1)[0]
-        prov = {**self._static, **self.agent.provenance(),
-                "acquisition": proposal.acquisition, "proposal_index": self.agent.n_suggested - 1}
-        eid = self.ledger.propose(proposal.parameters, origin=proposal.origin,
-                                  acquisition=proposal.acquisition, provenance=prov)
-        exp = self.ledger.experiment(eid)
+        """Ask the agent for the next batch, record every proposal, return the first."""
+        n = min(self.campaign.optimizer.batch_size, max(1, self.budget - self.completed()))
+        first = self.agent.n_suggested
+        ids = []
+        for i, proposal in enumerate(self.agent.suggest(n)):
+            prov = {
+                **self._static,
+                **self.agent.provenance(),
+                "acquisition": proposal.acquisition,
+                "proposal_index": first + i,
+                "batch": {"size": n, "position": i},
+            }
+            ids.append(
+                self.ledger.propose(
+                    proposal.parameters,
+                    origin=proposal.origin,
+                    acquisition=proposal.acquisition,
+                    provenance=prov,
+                )
+            )
+        exp = self.ledger.experiment(ids[0])
         assert exp is not None
         return exp
+
+    # ------------------------------------------------------------ confirmation
+    def _queue_confirmation(self) -> bool:
+        """Queue the replicates of the best point once the budget is spent."""
+        spec = self.campaign.confirm
+        if spec is None or self.ledger.meta("confirmation_queued"):
+            return False
+        best = best_experiment(self.ledger.experiments(), self.campaign)
+        if best is None:
+            return False
+        for k in range(spec.replicates):
+            self.ledger.propose(
+                best.parameters,
+                origin="confirm",
+                provenance={**best.provenance, "replicate_of": best.id, "replicate": k + 1},
+            )
+        self.ledger.set_meta("confirmation_queued", best.id)
+        return True
+
+    def _summarize_confirmation(self) -> None:
+        spec = self.campaign.confirm
+        of = self.ledger.meta("confirmation_queued")
+        if spec is None or of is None or self.ledger.meta("confirmation"):
+            return
+        self.ledger.set_meta(
+            "confirmation",
+            confirmation_summary(self.ledger.experiments(), self.campaign, int(of), spec.level),
+        )
 
     def execute(self, e: Experiment) -> None:
         targets = {p.device: e.parameters[p.name] for p in self.campaign.parameters}
         reasons = self.lab.envelope.check(targets, self.lab.positions(targets))
         if reasons:
             self._refusals += 1
-            self.ledger.finish(e.id, "refused", error="; ".join(reasons), failure_kind="refused",
-                               feasible=False)
+            self.ledger.finish(
+                e.id, "refused", error="; ".join(reasons), failure_kind="refused", feasible=False
+            )
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
             return
         self._refusals = 0
@@ -244,8 +315,11 @@ class CampaignRunner:
                 self._settle_success(e, outcome.uid, outcome.documents)
                 break
             if outcome.retryable and attempt < self.campaign.retries:
-                self.ledger.note("retry", {"attempt": attempt + 1, "error": outcome.error,
-                                           "run_uid": outcome.uid}, experiment=e.id)
+                self.ledger.note(
+                    "retry",
+                    {"attempt": attempt + 1, "error": outcome.error, "run_uid": outcome.uid},
+                    experiment=e.id,
+                )
                 continue
             self._settle_failure(e, outcome)
             break
@@ -254,10 +328,19 @@ class CampaignRunner:
     def _plan(self, e: Experiment, targets: dict[str, Any]) -> Any:
         path = self.lab.envelope.path(targets, self.lab.positions(targets))
         objects = [{self.lab.component(t): v for t, v in point.items()} for point in path]
-        md = {"campaign": self.campaign.name, "experiment": e.id, "proposal": e.parameters,
-              "origin": e.origin}
-        return experiment(objects[-1], self.detectors, md=md, waypoints=objects[:-1],
-                          settle_time=self.campaign.settle_time)
+        md = {
+            "campaign": self.campaign.name,
+            "experiment": e.id,
+            "proposal": e.parameters,
+            "origin": e.origin,
+        }
+        return experiment(
+            objects[-1],
+            self.detectors,
+            md=md,
+            waypoints=objects[:-1],
+            settle_time=self.campaign.settle_time,
+        )
 
     def _store_document(self, name: str, doc: dict[str, Any]) -> None:
         # one run at a time: every document belongs to the latest start
@@ -269,7 +352,9 @@ class CampaignRunner:
             self._store_error = exc
             raise
 
-    def _settle_success(self, e: Experiment, uid: str, docs: list[tuple[str, dict[str, Any]]]) -> None:
+    def _settle_success(
+        self, e: Experiment, uid: str, docs: list[tuple[str, dict[str, Any]]]
+    ) -> None:
         readings = readings_from_documents(docs)
         objectives: dict[str, float] = {}
         problems = invalid_readings(docs)
@@ -282,31 +367,57 @@ class CampaignRunner:
                 problems.append(f"{ev.name} is {v} (readings not finite or out of range)")
             objectives[ev.name] = v
         if problems:
-            self.ledger.finish(e.id, "failed", objectives=objectives, readings=readings,
-                               feasible=False, run_uid=uid, error="; ".join(problems),
-                               failure_kind="scientific", device_state=self.device_state())
+            self.ledger.finish(
+                e.id,
+                "failed",
+                objectives=objectives,
+                readings=readings,
+                feasible=False,
+                run_uid=uid,
+                error="; ".join(problems),
+                failure_kind="scientific",
+                device_state=self.device_state(),
+            )
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
             return
         violated = []
         for ev, c in self.outcome_constraints:
             v = ev(readings)
             if (c.min is not None and not v >= c.min) or (c.max is not None and not v <= c.max):
-                bounds = " and ".join(b for b in (c.min is not None and f">= {c.min:g}",
-                                                  c.max is not None and f"<= {c.max:g}") if b)
+                bounds = " and ".join(
+                    b
+                    for b in (
+                        c.min is not None and f">= {c.min:g}",
+                        c.max is not None and f"<= {c.max:g}",
+                    )
+                    if b
+                )
                 violated.append(f"outcome constraint {c.expression} {bounds} violated ({v:.4g})")
         feasible = not violated
-        self.ledger.finish(e.id, "done", objectives=objectives, readings=readings,
-                           feasible=feasible, run_uid=uid, error="; ".join(violated) or None,
-                           failure_kind=None if feasible else "infeasible",
-                           device_state=self.device_state())
+        self.ledger.finish(
+            e.id,
+            "done",
+            objectives=objectives,
+            readings=readings,
+            feasible=feasible,
+            run_uid=uid,
+            error="; ".join(violated) or None,
+            failure_kind=None if feasible else "infeasible",
+            device_state=self.device_state(),
+        )
         self.agent.ingest([Observation(e.parameters, objectives, feasible=feasible)])
 
     def _settle_failure(self, e: Experiment, outcome: RunOutcome) -> None:
         kind = outcome.failure_kind or "instrument"
-        self.ledger.finish(e.id, "refused" if kind == "refused" else "failed",
-                           run_uid=outcome.uid, error=outcome.error, failure_kind=kind,
-                           feasible=False if kind == "refused" else None,
-                           device_state=self.device_state())
+        self.ledger.finish(
+            e.id,
+            "refused" if kind == "refused" else "failed",
+            run_uid=outcome.uid,
+            error=outcome.error,
+            failure_kind=kind,
+            feasible=False if kind == "refused" else None,
+            device_state=self.device_state(),
+        )
         if kind in ("refused", "scientific"):  # teach the model where not to go
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
 
@@ -315,5 +426,51 @@ class CampaignRunner:
             return
         exps = self.ledger.experiments()
         e = next(x for x in exps if x.id == eid)
-        self.on_progress(Progress(self.completed(), self.budget, e,
-                                  best_experiment(exps, self.campaign)))
+        self.on_progress(
+            Progress(self.completed(), self.budget, e, best_experiment(exps, self.campaign))
+        )
+
+
+def confirmation_summary(
+    exps: list[Experiment], campaign: CampaignSpec, of: int, level: float
+) -> dict[str, Any]:
+    """Mean and confidence interval of the replicates of experiment ``of``,
+    against the campaign's earlier experiments."""
+    from scipy import stats
+
+    obj = campaign.objectives[0]
+    reps = [
+        e.objectives[obj.name]
+        for e in exps
+        if e.origin == "confirm"
+        and e.status == "done"
+        and isinstance(e.objectives.get(obj.name), int | float)
+    ]
+    others = [
+        e.objectives[obj.name]
+        for e in exps
+        if e.origin != "confirm"
+        and e.status == "done"
+        and e.feasible
+        and isinstance(e.objectives.get(obj.name), int | float)
+    ]
+    original = next((e.objectives.get(obj.name) for e in exps if e.id == of), None)
+    out: dict[str, Any] = {
+        "objective": obj.name,
+        "experiment": of,
+        "original": original,
+        "replicates": reps,
+        "level": level,
+    }
+    if len(reps) >= 2:
+        mean = float(sum(reps) / len(reps))
+        sem = float(stats.sem(reps))
+        half = float(stats.t.ppf(0.5 + level / 2, len(reps) - 1) * sem) if sem > 0 else 0.0
+        better = [v for v in others if (v > mean if obj.goal == "maximize" else v < mean)]
+        out.update(
+            mean=mean,
+            ci=[mean - half, mean + half],
+            half_width=half,
+            share_of_earlier_beaten=1 - len(better) / len(others) if others else None,
+        )
+    return out

@@ -41,8 +41,15 @@ class CampaignFiles:
                 "the path is relative to the campaign file",
             )
         lab_spec, lab_text = load_lab(lab_path)
-        return cls(campaign, text, f"campaign file {p}", lab_spec, lab_text, f"lab file {lab_path}",
-                   lab_path.parent)
+        return cls(
+            campaign,
+            text,
+            f"campaign file {p}",
+            lab_spec,
+            lab_text,
+            f"lab file {lab_path}",
+            lab_path.parent,
+        )
 
     @classmethod
     def from_store(cls, ledger: Ledger) -> CampaignFiles:

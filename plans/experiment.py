@@ -77,6 +77,7 @@ def experiment(
         "motors": [m.name for m in moves],
         **(md or {}),
     }
+
     def flat(point: Mapping[Movable, Any]) -> list[Any]:
         out: list[Any] = []
         for obj, value in point.items():

@@ -7,7 +7,13 @@ Only numpy and scipy are used; the control-system device layer wraps these model
 from .base import SATURATED_VALUE, Clock, Input, Output, Simulator
 from .electrolyte import ElectrolyteFormulation
 from .extraction import RareEarthExtraction
-from .faults import FAULT_KINDS, FaultPlan, InstrumentDisconnected, InstrumentFault, InstrumentTimeout
+from .faults import (
+    FAULT_KINDS,
+    FaultPlan,
+    InstrumentDisconnected,
+    InstrumentFault,
+    InstrumentTimeout,
+)
 from .reactor import FlowReactor
 from .thin_film import ThinFilmDeposition
 from .xray import XraySampleAlignment

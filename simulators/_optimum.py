@@ -100,7 +100,9 @@ def find_optimum(
         if not np.all(np.isfinite(vals)):
             return float(vals[0]), np.zeros(d)
         denom = np.diag(zp - zm)
-        grad = np.where(denom > 0, (vals[1 : d + 1] - vals[d + 1 :]) / np.where(denom > 0, denom, 1.0), 0.0)
+        grad = np.where(
+            denom > 0, (vals[1 : d + 1] - vals[d + 1 :]) / np.where(denom > 0, denom, 1.0), 0.0
+        )
         return float(vals[0]), grad
 
     for zc, vc in zip(centers, center_v, strict=True):
@@ -109,7 +111,12 @@ def find_optimum(
         if not np.isfinite(vc):
             continue
         res = optimize.minimize(
-            fun_and_grad, zc, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * d, options={"maxiter": 200}
+            fun_and_grad,
+            zc,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * d,
+            options={"maxiter": 200},
         )
         rz = np.clip(res.x, 0.0, 1.0)
         rv = float(cost(rz[None, :])[0])
@@ -144,7 +151,9 @@ def cached_optimum(cls: Any, output: str, goal: str, seed: int) -> tuple[tuple[f
     hidden = cls._hidden_params(seed)
 
     def f(x: np.ndarray) -> np.ndarray:
-        return np.asarray(cls._evaluate(hidden, dict(zip(names, x.T, strict=True)))[output], dtype=float)
+        return np.asarray(
+            cls._evaluate(hidden, dict(zip(names, x.T, strict=True)))[output], dtype=float
+        )
 
     x, value = find_optimum(f, low, high, maximize=(goal == "maximize"))
     return tuple(float(v) for v in x), value

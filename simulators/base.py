@@ -161,7 +161,9 @@ class Simulator:
         names = list(self.CONSUMABLES) if name is None else [name]
         for n in names:
             if n not in self.CONSUMABLES:
-                raise KeyError(f"unknown consumable {n!r}; consumables: {', '.join(self.CONSUMABLES) or 'none'}")
+                raise KeyError(
+                    f"unknown consumable {n!r}; consumables: {', '.join(self.CONSUMABLES) or 'none'}"
+                )
             self._remaining[n] = float(self.CONSUMABLES[n][1])
 
     def drift_offset(self) -> dict[str, float]:
@@ -170,7 +172,9 @@ class Simulator:
         out = {}
         for name, o in self.OUTPUTS.items():
             sign, lin, period, phase = self._drift_params[name]
-            shape = sign * lin * t / 3600.0 + (1 - lin) * (math.sin(2 * math.pi * t / period + phase) - math.sin(phase))
+            shape = sign * lin * t / 3600.0 + (1 - lin) * (
+                math.sin(2 * math.pi * t / period + phase) - math.sin(phase)
+            )
             out[name] = self.drift * o.drift * shape
         return out
 
@@ -189,8 +193,12 @@ class Simulator:
     def _evaluate(cls, hidden: Mapping[str, float], setpoints: Mapping[str, Any]) -> dict[str, Any]:
         unknown = [k for k in setpoints if k not in cls.INPUTS]
         if unknown:
-            raise KeyError(f"unknown input(s) {unknown} for {cls.__name__}; valid inputs: {', '.join(cls.INPUTS)}")
-        arrays = [np.asarray(setpoints.get(n, inp.default), dtype=float) for n, inp in cls.INPUTS.items()]
+            raise KeyError(
+                f"unknown input(s) {unknown} for {cls.__name__}; valid inputs: {', '.join(cls.INPUTS)}"
+            )
+        arrays = [
+            np.asarray(setpoints.get(n, inp.default), dtype=float) for n, inp in cls.INPUTS.items()
+        ]
         arrays = np.broadcast_arrays(*arrays)
         shape = arrays[0].shape
         with np.errstate(all="ignore"):
@@ -275,7 +283,9 @@ class Simulator:
             inp = self.INPUTS[name]
             value = float(value)
             if not (math.isfinite(value) and inp.low <= value <= inp.high):
-                raise ValueError(f"{name}={value!r} outside the instrument range [{inp.low}, {inp.high}] {inp.units}")
+                raise ValueError(
+                    f"{name}={value!r} outside the instrument range [{inp.low}, {inp.high}] {inp.units}"
+                )
             if self._current_fault() == "set_error":
                 self.clock.advance(self.SETTLE_TIME)
                 self._end_attempt(self.experiment)
@@ -323,7 +333,9 @@ class Simulator:
                 if fault == "trigger_error":
                     self.clock.advance(self.SETTLE_TIME)
                     raise InstrumentFault(
-                        f"{name}: trigger failed (injected trigger_error)", kind="trigger_error", retryable=True
+                        f"{name}: trigger failed (injected trigger_error)",
+                        kind="trigger_error",
+                        retryable=True,
                     )
                 self.clock.advance(self.MEASUREMENT_TIME)
                 values = self._read()
@@ -381,7 +393,9 @@ class Simulator:
             unknown = set(state["setpoints"]) - set(self.INPUTS)
             if unknown:
                 valid = ", ".join(self.INPUTS)
-                raise KeyError(f"unknown input(s) {sorted(unknown)} in snapshot; valid inputs: {valid}")
+                raise KeyError(
+                    f"unknown input(s) {sorted(unknown)} in snapshot; valid inputs: {valid}"
+                )
             self._setpoints.update({k: float(v) for k, v in state["setpoints"].items()})
             self._remaining.update({k: float(v) for k, v in state.get("consumables", {}).items()})
             self.connected = bool(state.get("connected", True))

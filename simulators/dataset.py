@@ -93,13 +93,16 @@ class DatasetModel:
         self.seed = int(seed)
         self.rng = np.random.default_rng(seed)
         self.clock = Clock(time_scale)
-        self.measurement_time = self.MEASUREMENT_TIME if measurement_time is None else measurement_time
+        self.measurement_time = (
+            self.MEASUREMENT_TIME if measurement_time is None else measurement_time
+        )
         self.experiment = 0
         self.connected = True
         self._cat = [i for i, p in enumerate(parameters) if p.kind == "categorical"]
         self._num = [i for i, p in enumerate(parameters) if p.kind == "continuous"]
-        self._Y = np.array([[float(r[len(parameters) + j]) for j in range(len(measurements))]
-                            for r in rows])
+        self._Y = np.array(
+            [[float(r[len(parameters) + j]) for j in range(len(measurements))] for r in rows]
+        )
         self._keys = [tuple(str(r[i]) for i in self._cat) for r in rows]
         self._Xn = np.array([[float(r[i]) for i in self._num] for r in rows]).reshape(len(rows), -1)
         self._spread = np.nanstd(self._Y, axis=0) if len(rows) else np.ones(len(measurements))
@@ -115,8 +118,14 @@ class DatasetModel:
 
     # ------------------------------------------------------------ loading
     @classmethod
-    def from_csv(cls, path: str | Path, parameters: list[str], measurements: list[str],
-                 categorical: list[str] | None = None, **kwargs: Any) -> DatasetModel:
+    def from_csv(
+        cls,
+        path: str | Path,
+        parameters: list[str],
+        measurements: list[str],
+        categorical: list[str] | None = None,
+        **kwargs: Any,
+    ) -> DatasetModel:
         """A CSV with a header row. Parameters are continuous unless named in
         ``categorical`` or not numeric."""
         p = Path(path)
@@ -154,15 +163,17 @@ class DatasetModel:
         goals = goals if isinstance(goals, list) else [goals] * len(names)
         with (d / "data.csv").open(newline="") as fh:
             rows = [r for r in csv.reader(fh) if r]
-        return cls(specs, names, rows, source=str(d), goal=dict(zip(names, goals, strict=False)),
-                   **kwargs)
+        return cls(
+            specs, names, rows, source=str(d), goal=dict(zip(names, goals, strict=False)), **kwargs
+        )
 
     # ------------------------------------------------------------ instrument
     def set(self, name: str, value: Any) -> None:
         spec = next((p for p in self.parameters if p.name == name), None)
         if spec is None:
-            raise KeyError(f"unknown parameter {name!r}; the dataset has "
-                           f"{[p.name for p in self.parameters]}")
+            raise KeyError(
+                f"unknown parameter {name!r}; the dataset has {[p.name for p in self.parameters]}"
+            )
         if spec.kind == "categorical":
             if str(value) not in spec.options:
                 raise ValueError(f"{name}: {value!r} is not one of the dataset's options")
@@ -170,8 +181,9 @@ class DatasetModel:
         else:
             v = float(value)
             if not spec.low <= v <= spec.high:
-                raise ValueError(f"{name}: {v:g} is outside the dataset's range "
-                                 f"[{spec.low:g}, {spec.high:g}]")
+                raise ValueError(
+                    f"{name}: {v:g} is outside the dataset's range [{spec.low:g}, {spec.high:g}]"
+                )
             self.setpoints[name] = v
         self.clock.advance(0.0)
 
@@ -179,8 +191,10 @@ class DatasetModel:
         self.clock.advance(self.measurement_time)
         values = self.lookup(self.setpoints)
         if self.noise > 0:
-            values = {k: v + self.noise * s * self.rng.standard_normal()
-                      for (k, v), s in zip(values.items(), self._spread, strict=True)}
+            values = {
+                k: v + self.noise * s * self.rng.standard_normal()
+                for (k, v), s in zip(values.items(), self._spread, strict=True)
+            }
         self.experiment += 1
         return values
 
@@ -189,8 +203,9 @@ class DatasetModel:
         key = tuple(str(setpoints[self.parameters[i].name]) for i in self._cat)
         rows = self._groups.get(key)
         if rows is None:
-            shown = ", ".join(f"{self.parameters[i].name}={k}" for i, k in zip(self._cat, key,
-                                                                                strict=True))
+            shown = ", ".join(
+                f"{self.parameters[i].name}={k}" for i, k in zip(self._cat, key, strict=True)
+            )
             raise InfeasibleExperiment(
                 f"the dataset has no experiment with {shown}; this combination is infeasible"
             )
@@ -215,8 +230,13 @@ class DatasetModel:
         if em is None:
             from scipy.interpolate import RBFInterpolator
 
-            em = RBFInterpolator(Xs, Y, kernel="thin_plate_spline", smoothing=1e-3 * len(rows),
-                                 neighbors=min(len(rows), 64))
+            em = RBFInterpolator(
+                Xs,
+                Y,
+                kernel="thin_plate_spline",
+                smoothing=1e-3 * len(rows),
+                neighbors=min(len(rows), 64),
+            )
             self._emulators[key] = em
         return em(xs)[0]
 
@@ -230,8 +250,9 @@ class DatasetModel:
         col = self._Y[:, self.measurements.index(measurement)]
         return float(np.nanmax(col) if goal == "maximize" else np.nanmin(col))
 
-    def top_fraction_threshold(self, measurement: str, fraction: float = 0.01,
-                               goal: str | None = None) -> tuple[float, int]:
+    def top_fraction_threshold(
+        self, measurement: str, fraction: float = 0.01, goal: str | None = None
+    ) -> tuple[float, int]:
         """The value that puts a result in the top ``fraction`` of the recorded
         rows, and how many rows reach it (for the analytic random baseline)."""
         goal = goal or self.goal.get(measurement, "maximize")
@@ -247,8 +268,12 @@ class DatasetModel:
         return {}
 
     def get_state(self) -> dict[str, Any]:
-        return {"clock": self.clock.now(), "experiment": self.experiment,
-                "rng": self.rng.bit_generator.state, "setpoints": dict(self.setpoints)}
+        return {
+            "clock": self.clock.now(),
+            "experiment": self.experiment,
+            "rng": self.rng.bit_generator.state,
+            "setpoints": dict(self.setpoints),
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.clock = Clock(self.clock.time_scale, start=state["clock"])

@@ -80,15 +80,29 @@ class ElectrolyteFormulation(Simulator):
 
     INPUTS: ClassVar[dict[str, Input]] = {
         "salt_concentration": Input("mol/kg", 0.2, 3.0, 1.0, "LiPF6 molality"),
-        "frac_ec": Input("1", 0.0, 1.0, 0.3, "ethylene carbonate mass fraction (normalised by the sum)"),
-        "frac_emc": Input("1", 0.0, 1.0, 0.7, "ethyl methyl carbonate mass fraction (normalised by the sum)"),
-        "frac_dmc": Input("1", 0.0, 1.0, 0.0, "dimethyl carbonate mass fraction (normalised by the sum)"),
-        "temperature": Input("degC", -20.0, 60.0, 25.0, "conductivity-cell temperature", max_rate=0.05),
+        "frac_ec": Input(
+            "1", 0.0, 1.0, 0.3, "ethylene carbonate mass fraction (normalised by the sum)"
+        ),
+        "frac_emc": Input(
+            "1", 0.0, 1.0, 0.7, "ethyl methyl carbonate mass fraction (normalised by the sum)"
+        ),
+        "frac_dmc": Input(
+            "1", 0.0, 1.0, 0.0, "dimethyl carbonate mass fraction (normalised by the sum)"
+        ),
+        "temperature": Input(
+            "degC", -20.0, 60.0, 25.0, "conductivity-cell temperature", max_rate=0.05
+        ),
     }
     OUTPUTS: ClassVar[dict[str, Output]] = {
-        "conductivity": Output("mS/cm", "ionic conductivity (AC impedance cell)", noise=0.05, drift=0.15),
+        "conductivity": Output(
+            "mS/cm", "ionic conductivity (AC impedance cell)", noise=0.05, drift=0.15
+        ),
         "viscosity": Output(
-            "cP", "dynamic viscosity (rolling-ball viscometer)", noise=0.02, saturation=1000.0, drift=0.03
+            "cP",
+            "dynamic viscosity (rolling-ball viscometer)",
+            noise=0.02,
+            saturation=1000.0,
+            drift=0.03,
         ),
     }
     CONSUMABLES: ClassVar[dict[str, tuple[str, float]]] = {"salt": ("g", 400.0)}
@@ -105,9 +119,16 @@ class ElectrolyteFormulation(Simulator):
         w = [f / safe for f in raw]
 
         ln_eta_s = sum(wi * np.log(e) for wi, e in zip(w, ETA25, strict=True))
-        ln_eta_s = ln_eta_s + G_EC_EMC * w[0] * w[1] + G_EC_DMC * w[0] * w[2] + G_EMC_DMC * w[1] * w[2]
+        ln_eta_s = (
+            ln_eta_s + G_EC_EMC * w[0] * w[1] + G_EC_DMC * w[0] * w[2] + G_EMC_DMC * w[1] * w[2]
+        )
         t0 = VTF_T0 + VTF_T0_SALT * m
-        eta = np.exp(ln_eta_s + 0.40 * m + 0.12 * m**2 + VTF_B * (1.0 / (temp_k - t0) - 1.0 / (298.15 - VTF_T0)))
+        eta = np.exp(
+            ln_eta_s
+            + 0.40 * m
+            + 0.12 * m**2
+            + VTF_B * (1.0 / (temp_k - t0) - 1.0 / (298.15 - VTF_T0))
+        )
 
         eps = sum(wi * e for wi, e in zip(w, EPS, strict=True)) * (1.0 - 0.004 * (temp_k - 298.15))
         rho = 1.0 / sum(wi / r for wi, r in zip(w, RHO, strict=True)) + 0.10 * m

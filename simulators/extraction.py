@@ -86,14 +86,22 @@ def equilibrium(ph: np.ndarray, c_ext: np.ndarray, oa: np.ndarray) -> dict[str, 
         return ln_z - 3.0 * (np.log(np.maximum(free, 1e-300)) - np.log(h)), d, e, h
 
     lo = np.full(ph.shape, -120.0)
-    hi = np.full(ph.shape, 3.0 * (np.log(dimer) - np.log(h0)) + 1e-9)  # root <= value with nothing extracted
+    hi = np.full(
+        ph.shape, 3.0 * (np.log(dimer) - np.log(h0)) + 1e-9
+    )  # root <= value with nothing extracted
     for _ in range(BISECTION_STEPS):
         mid = 0.5 * (lo + hi)
         above = residual(mid)[0] > 0
         hi = np.where(above, mid, hi)
         lo = np.where(above, lo, mid)
     _, d, e, h = residual(0.5 * (lo + hi))
-    return {"d_nd": d["nd"], "d_dy": d["dy"], "e_nd": e["nd"], "e_dy": e["dy"], "ph_eq": -np.log10(h)}
+    return {
+        "d_nd": d["nd"],
+        "d_dy": d["dy"],
+        "e_nd": e["nd"],
+        "e_dy": e["dy"],
+        "ph_eq": -np.log10(h),
+    }
 
 
 class RareEarthExtraction(Simulator):
@@ -105,17 +113,29 @@ class RareEarthExtraction(Simulator):
         "oa_ratio": Input("1", 0.2, 5.0, 1.0, "organic / aqueous volume ratio"),
     }
     OUTPUTS: ClassVar[dict[str, Output]] = {
-        "extraction_pct": Output("%", "Dy extracted into the organic", noise=0.5, saturation=120.0, drift=1.0),
+        "extraction_pct": Output(
+            "%", "Dy extracted into the organic", noise=0.5, saturation=120.0, drift=1.0
+        ),
         "separation_factor": Output("1", "apparent separation factor Dy/Nd", noise=0.3, drift=0.3),
         "purity_pct": Output(
-            "%", "mol % Dy among rare earths in the loaded organic", noise=0.3, saturation=120.0, drift=0.8
+            "%",
+            "mol % Dy among rare earths in the loaded organic",
+            noise=0.3,
+            saturation=120.0,
+            drift=0.8,
         ),
         "separation_efficiency_pct": Output(
             "%", "Dy recovery minus Nd recovery into the organic", noise=0.5, drift=1.0
         ),
     }
-    CONSUMABLES: ClassVar[dict[str, tuple[str, float]]] = {"extractant": ("mL", 2000.0), "feed": ("mL", 5000.0)}
-    OBJECTIVES: ClassVar[dict[str, str]] = {"separation_efficiency_pct": "maximize", "purity_pct": "maximize"}
+    CONSUMABLES: ClassVar[dict[str, tuple[str, float]]] = {
+        "extractant": ("mL", 2000.0),
+        "feed": ("mL", 5000.0),
+    }
+    OBJECTIVES: ClassVar[dict[str, str]] = {
+        "separation_efficiency_pct": "maximize",
+        "purity_pct": "maximize",
+    }
     MEASUREMENT_TIME: ClassVar[float] = 1200.0  # mix, settle, sample both phases, ICP-OES
 
     @classmethod
@@ -130,7 +150,8 @@ class RareEarthExtraction(Simulator):
             "extraction_pct": 100.0 * eq["e_dy"],
             "separation_factor": (eq["d_dy"] + entrained) / (eq["d_nd"] + entrained),
             "purity_pct": 100.0 * org_dy / (org_dy + org_nd),
-            "separation_efficiency_pct": 100.0 * (org_dy * oa / FEED["dy"] - org_nd * oa / FEED["nd"]),
+            "separation_efficiency_pct": 100.0
+            * (org_dy * oa / FEED["dy"] - org_nd * oa / FEED["nd"]),
         }
 
     def _consumption(self) -> dict[str, float]:

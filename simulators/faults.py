@@ -36,7 +36,14 @@ __all__ = [
     "InstrumentTimeout",
 ]
 
-FAULT_KINDS: tuple[str, ...] = ("timeout", "set_error", "trigger_error", "nan", "saturate", "disconnect")
+FAULT_KINDS: tuple[str, ...] = (
+    "timeout",
+    "set_error",
+    "trigger_error",
+    "nan",
+    "saturate",
+    "disconnect",
+)
 
 
 class InstrumentFault(Exception):
@@ -51,7 +58,9 @@ class InstrumentFault(Exception):
     kind: str = "fault"
     retryable: bool = False
 
-    def __init__(self, message: str = "", *, kind: str | None = None, retryable: bool | None = None) -> None:
+    def __init__(
+        self, message: str = "", *, kind: str | None = None, retryable: bool | None = None
+    ) -> None:
         super().__init__(message)
         if kind is not None:
             self.kind = kind
@@ -79,7 +88,9 @@ def _validate_kinds(kinds: Any, what: str) -> tuple[str, ...]:
     kinds = tuple(kinds)
     bad = [k for k in kinds if k not in FAULT_KINDS]
     if bad:
-        raise ValueError(f"unknown fault kind(s) {bad} in {what}; allowed kinds: {', '.join(FAULT_KINDS)}")
+        raise ValueError(
+            f"unknown fault kind(s) {bad} in {what}; allowed kinds: {', '.join(FAULT_KINDS)}"
+        )
     return kinds
 
 
@@ -144,7 +155,9 @@ class FaultPlan:
         allowed = {f.name for f in fields(cls)}
         unknown = set(d) - allowed
         if unknown:
-            raise ValueError(f"unknown FaultPlan key(s) {sorted(unknown)}; allowed keys: {', '.join(sorted(allowed))}")
+            raise ValueError(
+                f"unknown FaultPlan key(s) {sorted(unknown)}; allowed keys: {', '.join(sorted(allowed))}"
+            )
         return cls(**dict(d))
 
     def draw(self, experiment: int, attempt: int = 0) -> str | None:

@@ -101,9 +101,13 @@ def _phi(a: np.ndarray, b: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.exp(-m * h) * h * g
 
 
-def integrate(tau_min: np.ndarray, temp_c: np.ndarray, eq: np.ndarray, conc: np.ndarray) -> dict[str, np.ndarray]:
+def integrate(
+    tau_min: np.ndarray, temp_c: np.ndarray, eq: np.ndarray, conc: np.ndarray
+) -> dict[str, np.ndarray]:
     """Outlet concentrations (mol/L) of A, B, P, S (bis-adduct) for the given conditions (broadcast)."""
-    tau_min, temp_c, eq, conc = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (tau_min, temp_c, eq, conc)))
+    tau_min, temp_c, eq, conc = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (tau_min, temp_c, eq, conc))
+    )
     temp_k = temp_c + 273.15
     k1, k2, k5 = _k("k1", temp_k), _k("k2", temp_k), _k("k5", temp_k)
     k34 = _k("k3", temp_k) + _k("k4", temp_k)
@@ -137,16 +141,26 @@ class FlowReactor(Simulator):
     """Plug-flow reactor for A + 2 B -> P with over-reaction and decomposition (see module docstring)."""
 
     INPUTS: ClassVar[dict[str, Input]] = {
-        "residence_time": Input("min", 0.5, 30.0, 5.0, "residence time tau = V_reactor / total flow"),
-        "temperature": Input("degC", 30.0, 140.0, 60.0, "reactor (oil bath) temperature", max_rate=2.0),
+        "residence_time": Input(
+            "min", 0.5, 30.0, 5.0, "residence time tau = V_reactor / total flow"
+        ),
+        "temperature": Input(
+            "degC", 30.0, 140.0, 60.0, "reactor (oil bath) temperature", max_rate=2.0
+        ),
         "equivalents": Input("equiv", 1.0, 5.0, 1.5, "molar ratio of reagent B to substrate A"),
         "concentration": Input("mol/L", 0.1, 1.0, 0.5, "concentration of A in the combined stream"),
     }
     OUTPUTS: ClassVar[dict[str, Output]] = {
-        "yield_pct": Output("%", "HPLC yield of P based on A", noise=0.5, saturation=120.0, drift=1.5),
+        "yield_pct": Output(
+            "%", "HPLC yield of P based on A", noise=0.5, saturation=120.0, drift=1.5
+        ),
         "conversion_pct": Output("%", "conversion of A", noise=0.5, saturation=120.0, drift=1.5),
-        "selectivity_pct": Output("%", "P formed per A converted", noise=0.8, saturation=120.0, drift=1.5),
-        "space_time_yield": Output("kg m^-3 h^-1", "mass of P per reactor volume and hour", noise=10.0, drift=100.0),
+        "selectivity_pct": Output(
+            "%", "P formed per A converted", noise=0.8, saturation=120.0, drift=1.5
+        ),
+        "space_time_yield": Output(
+            "kg m^-3 h^-1", "mass of P per reactor volume and hour", noise=10.0, drift=100.0
+        ),
         "e_factor": Output("kg/kg", "kg waste (incl. solvent) per kg P", noise=0.05, drift=0.2),
     }
     CONSUMABLES: ClassVar[dict[str, tuple[str, float]]] = {"reagent_b": ("mL", 1000.0)}
@@ -159,7 +173,12 @@ class FlowReactor(Simulator):
 
     @classmethod
     def _model(cls, x: dict[str, np.ndarray], hidden: Mapping[str, float]) -> dict[str, np.ndarray]:
-        tau, temp, eq, conc = x["residence_time"], x["temperature"], x["equivalents"], x["concentration"]
+        tau, temp, eq, conc = (
+            x["residence_time"],
+            x["temperature"],
+            x["equivalents"],
+            x["concentration"],
+        )
         out = integrate(tau, temp, eq, conc)
         A, P = out["A"], out["P"]
         converted = conc - A

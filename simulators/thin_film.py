@@ -88,14 +88,20 @@ class ThinFilmDeposition(Simulator):
     INPUTS: ClassVar[dict[str, Input]] = {
         "power": Input("W", 50.0, 500.0, 150.0, "DC magnetron power", max_rate=10.0),
         "pressure": Input("mTorr", 1.0, 20.0, 10.0, "Ar working pressure", max_rate=1.0),
-        "substrate_temperature": Input("degC", 25.0, 500.0, 25.0, "substrate heater setpoint", max_rate=0.5),
+        "substrate_temperature": Input(
+            "degC", 25.0, 500.0, 25.0, "substrate heater setpoint", max_rate=0.5
+        ),
         "time": Input("s", 10.0, 600.0, 120.0, "deposition time (shutter open)"),
     }
     OUTPUTS: ClassVar[dict[str, Output]] = {
         "thickness": Output("nm", "film thickness (profilometer / XRR)", noise=0.5, drift=1.5),
         "roughness": Output("nm", "RMS surface roughness (AFM)", noise=0.05, drift=0.05),
-        "resistivity": Output("uOhm cm", "four-point-probe resistivity", noise=0.05, saturation=1e5, drift=0.05),
-        "deposition_rate": Output("nm/s", "deposition rate (quartz crystal monitor)", noise=0.005, drift=0.01),
+        "resistivity": Output(
+            "uOhm cm", "four-point-probe resistivity", noise=0.05, saturation=1e5, drift=0.05
+        ),
+        "deposition_rate": Output(
+            "nm/s", "deposition rate (quartz crystal monitor)", noise=0.005, drift=0.01
+        ),
     }
     CONSUMABLES: ClassVar[dict[str, tuple[str, float]]] = {"target": ("kWh", 10.0)}
     OBJECTIVES: ClassVar[dict[str, str]] = {"resistivity": "minimize"}
@@ -114,7 +120,10 @@ class ThinFilmDeposition(Simulator):
         th = temp_k / T_MELT
 
         grain_t = (
-            20.0 * np.exp(-0.12 / K_B_EV * (1.0 / temp_k - 1.0 / 298.15)) * (1.0 + 1.5 * eps) * rate ** (-1.0 / 6.0)
+            20.0
+            * np.exp(-0.12 / K_B_EV * (1.0 / temp_k - 1.0 / 298.15))
+            * (1.0 + 1.5 * eps)
+            * rate ** (-1.0 / 6.0)
         )
         grain = 1.0 / (1.0 / grain_t + 1.0 / h)
 

@@ -81,9 +81,15 @@ class XraySampleAlignment(Simulator):
     }
     OUTPUTS: ClassVar[dict[str, Output]] = {
         "intensity": Output(
-            "counts/s", "diffracted intensity (Poisson counting noise)", noise=1.0, saturation=1e6, drift=12000.0
+            "counts/s",
+            "diffracted intensity (Poisson counting noise)",
+            noise=1.0,
+            saturation=1e6,
+            drift=12000.0,
         ),
-        "transmission": Output("1", "direct-beam transmission past the sample", noise=0.002, drift=0.002),
+        "transmission": Output(
+            "1", "direct-beam transmission past the sample", noise=0.002, drift=0.002
+        ),
     }
     OBJECTIVES: ClassVar[dict[str, str]] = {"intensity": "maximize"}
     MEASUREMENT_TIME: ClassVar[float] = 1.0  # count time
@@ -108,9 +114,13 @@ class XraySampleAlignment(Simulator):
     def _model(cls, x: dict[str, np.ndarray], hidden: Mapping[str, float]) -> dict[str, np.ndarray]:
         theta = x["theta"]
         fx = _overlap(x["x"] - hidden["x0"], SAMPLE_WIDTH, BEAM_FWHM_X)
-        fy = _overlap(x["y"] - hidden["y0"] + ARM * np.sin(np.deg2rad(theta)), SAMPLE_HEIGHT, BEAM_FWHM_Y)
+        fy = _overlap(
+            x["y"] - hidden["y0"] + ARM * np.sin(np.deg2rad(theta)), SAMPLE_HEIGHT, BEAM_FWHM_Y
+        )
         d = (theta - hidden["theta0"]) / ROCKING_FWHM
-        rocking = LORENTZ_FRACTION / (1.0 + 4.0 * d**2) + (1.0 - LORENTZ_FRACTION) * np.exp(-4.0 * math.log(2.0) * d**2)
+        rocking = LORENTZ_FRACTION / (1.0 + 4.0 * d**2) + (1.0 - LORENTZ_FRACTION) * np.exp(
+            -4.0 * math.log(2.0) * d**2
+        )
         return {
             "intensity": PEAK_RATE * fx * fy * rocking + BACKGROUND,
             "transmission": 1.0 - fx * fy * (1.0 - SAMPLE_TRANSMISSION),
@@ -119,7 +129,9 @@ class XraySampleAlignment(Simulator):
     def _noise_std(self, values: Mapping[str, float]) -> dict[str, float]:
         std = super()._noise_std(values)
         dark = self.OUTPUTS["intensity"].noise
-        std["intensity"] = self.noise * math.sqrt(dark**2 + max(values["intensity"], 0.0) / self.MEASUREMENT_TIME)
+        std["intensity"] = self.noise * math.sqrt(
+            dark**2 + max(values["intensity"], 0.0) / self.MEASUREMENT_TIME
+        )
         return std
 
     def drift_offset(self) -> dict[str, float]:

@@ -70,8 +70,11 @@ def default_priors(dim: int, name) -> tuple[Prior, Prior, Prior]:
     if isinstance(name, (list, tuple)):  # explicit ((kind, a, b), (kind, a, b), (kind, a, b))
         return tuple(Prior(*spec) for spec in name)
     if name == "dimension_scaled":
-        return (Prior("lognormal", math.sqrt(2.0) + 0.5 * math.log(dim), math.sqrt(3.0)),
-                Prior("normal", 0.0, 1.5), Prior("normal", -9.0, 3.0))
+        return (
+            Prior("lognormal", math.sqrt(2.0) + 0.5 * math.log(dim), math.sqrt(3.0)),
+            Prior("normal", 0.0, 1.5),
+            Prior("normal", -9.0, 3.0),
+        )
     if name == "gamma":
         return Prior("gamma", 3.0, 6.0), Prior("gamma", 2.0, 0.15), Prior("gamma", 1.1, 0.05)
     if name == "none":
@@ -118,8 +121,14 @@ def _chol(K: np.ndarray) -> np.ndarray:
 class MarginalLikelihood:
     """Negative log posterior of the hyperparameters (and gradient) for fixed data."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, priors: tuple[Prior, Prior, Prior],
-                 gls_mean: bool = False, tie: np.ndarray | None = None):
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        priors: tuple[Prior, Prior, Prior],
+        gls_mean: bool = False,
+        tie: np.ndarray | None = None,
+    ):
         n, d = X.shape
         self.gls_mean = gls_mean
         self.y = y
@@ -158,8 +167,8 @@ class MarginalLikelihood:
         grad[d] = 0.5 * float(np.sum(W * Kf))
         grad[d + 1] = 0.5 * sn2 * float(np.trace(W))
         f_l, g_l = self.priors[0].nlp(theta[:d])
-        f_s, g_s = self.priors[1].nlp(theta[d:d + 1])
-        f_n, g_n = self.priors[2].nlp(theta[d + 1:d + 2])
+        f_s, g_s = self.priors[1].nlp(theta[d : d + 1])
+        f_n, g_n = self.priors[2].nlp(theta[d + 1 : d + 2])
         grad[:d] += g_l
         grad[d] += g_s[0]
         grad[d + 1] += g_n[0]
@@ -176,14 +185,22 @@ def tie_matrix(tie: np.ndarray) -> np.ndarray:
 
 def hyper_bounds(d: int, noise_floor: float) -> list[tuple[float, float]]:
     """Box bounds (log space) for L-BFGS-B."""
-    return ([(math.log(5e-3), math.log(2e2))] * d
-            + [(math.log(1e-2), math.log(1e2)), (math.log(noise_floor), math.log(2.0))])
+    return [(math.log(5e-3), math.log(2e2))] * d + [
+        (math.log(1e-2), math.log(1e2)),
+        (math.log(noise_floor), math.log(2.0)),
+    ]
 
 
-def fit_map(X: np.ndarray, y: np.ndarray, starts: list[np.ndarray],
-            priors: tuple[Prior, Prior, Prior], noise_floor: float,
-            maxiter: int = 200, gls_mean: bool = False,
-            tie: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+def fit_map(
+    X: np.ndarray,
+    y: np.ndarray,
+    starts: list[np.ndarray],
+    priors: tuple[Prior, Prior, Prior],
+    noise_floor: float,
+    maxiter: int = 200,
+    gls_mean: bool = False,
+    tie: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
     """MAP hyperparameters from several deterministic starts; returns (theta, neg log posterior).
 
     ``tie`` (d,) maps each input column to its lengthscale index (None: one per column).
@@ -195,8 +212,14 @@ def fit_map(X: np.ndarray, y: np.ndarray, starts: list[np.ndarray],
     best_t, best_f = None, np.inf
     for t0 in starts:
         t0 = np.clip(np.asarray(t0, float), lo, hi)
-        res = minimize(obj, t0, jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": maxiter, "ftol": 1e-10, "gtol": 1e-6})
+        res = minimize(
+            obj,
+            t0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": maxiter, "ftol": 1e-10, "gtol": 1e-6},
+        )
         f = float(res.fun)
         if np.isfinite(f) and f < best_f:
             best_t, best_f = np.clip(res.x, lo, hi), f
@@ -211,8 +234,14 @@ def fit_map(X: np.ndarray, y: np.ndarray, starts: list[np.ndarray],
 class Posterior:
     """GP posterior for fixed hyperparameters (standardized-y units)."""
 
-    def __init__(self, X: np.ndarray, y: np.ndarray, theta: np.ndarray,
-                 const: float | None = 0.0, tie: np.ndarray | None = None):
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        theta: np.ndarray,
+        const: float | None = 0.0,
+        tie: np.ndarray | None = None,
+    ):
         """``const``: constant prior mean; None = GLS estimate from (X, y).  ``tie``: lengthscale
         index of each column (None: one per column, theta = [log l_1..l_d, log s2, log sn2])."""
         n = X.shape[0]
@@ -288,8 +317,15 @@ def log_h(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def acq_value_grad(post: Posterior, Xs: np.ndarray, kind: str, best: float, xi: float,
-                   kappa: float, need_grad: bool = True):
+def acq_value_grad(
+    post: Posterior,
+    Xs: np.ndarray,
+    kind: str,
+    best: float,
+    xi: float,
+    kappa: float,
+    need_grad: bool = True,
+):
     """Acquisition (larger = better) and its gradient (B,d) at rows of Xs.
 
     ei: log EI(x) with EI in standardized units; pi: log PI; lcb: -(mu - kappa sigma) in

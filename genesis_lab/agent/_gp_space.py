@@ -21,8 +21,9 @@ INEQ_MARGIN = 1e-12
 class Polytope:
     """Feasible set in the unit cube with optional linear inequality/equality constraints."""
 
-    def __init__(self, dim: int, A_ub=None, b_ub=None, A_eq=None, b_eq=None,
-                 _detect_implicit: bool = True):
+    def __init__(
+        self, dim: int, A_ub=None, b_ub=None, A_eq=None, b_eq=None, _detect_implicit: bool = True
+    ):
         self.dim = d = dim
         self.A_ub = None if A_ub is None else np.atleast_2d(np.asarray(A_ub, float))
         self.b_ub = None if b_ub is None else np.atleast_1d(np.asarray(b_ub, float))
@@ -46,8 +47,15 @@ class Polytope:
             return
         # particular solution of the equalities + null-space basis
         if self.A_eq is not None:
-            res = linprog(np.zeros(d), A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq,
-                          b_eq=self.b_eq, bounds=[(0.0, 1.0)] * d, method="highs")
+            res = linprog(
+                np.zeros(d),
+                A_ub=self.A_ub,
+                b_ub=self.b_ub,
+                A_eq=self.A_eq,
+                b_eq=self.b_eq,
+                bounds=[(0.0, 1.0)] * d,
+                method="highs",
+            )
             if res.status != 0:
                 raise ValueError("linear constraints are infeasible in the unit cube")
             x0 = res.x
@@ -79,8 +87,9 @@ class Polytope:
         c = np.zeros(k + 1)
         c[-1] = -1.0
         A = np.hstack([self.G[keep], norms[keep, None]])
-        res = linprog(c, A_ub=A, b_ub=self.h[keep], bounds=[(None, None)] * k + [(0.0, 1.0)],
-                      method="highs")
+        res = linprog(
+            c, A_ub=A, b_ub=self.h[keep], bounds=[(None, None)] * k + [(0.0, 1.0)], method="highs"
+        )
         if res.status != 0:
             raise ValueError("linear constraints are infeasible in the unit cube")
         self.center = res.x[:k]
@@ -94,15 +103,30 @@ class Polytope:
         ``x0 <= 0``) and re-parametrize with them as equalities so sampling can move."""
         d = self.dim
         Gx = np.vstack([np.eye(d), -np.eye(d)] + ([self.A_ub] if self.A_ub is not None else []))
-        hx = np.concatenate([np.ones(d), np.zeros(d)]
-                            + ([self.b_ub] if self.b_ub is not None else []))
+        hx = np.concatenate(
+            [np.ones(d), np.zeros(d)] + ([self.b_ub] if self.b_ub is not None else [])
+        )
         tight = []
         for i in range(len(Gx)):
-            res = linprog(-Gx[i], A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq,
-                          bounds=[(0.0, 1.0)] * d, method="highs")
+            res = linprog(
+                -Gx[i],
+                A_ub=self.A_ub,
+                b_ub=self.b_ub,
+                A_eq=self.A_eq,
+                b_eq=self.b_eq,
+                bounds=[(0.0, 1.0)] * d,
+                method="highs",
+            )
             if res.status == 0 and hx[i] + res.fun >= -1e-9:  # max of Gx_i x reaches h_i ...
-                res2 = linprog(Gx[i], A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq,
-                               b_eq=self.b_eq, bounds=[(0.0, 1.0)] * d, method="highs")
+                res2 = linprog(
+                    Gx[i],
+                    A_ub=self.A_ub,
+                    b_ub=self.b_ub,
+                    A_eq=self.A_eq,
+                    b_eq=self.b_eq,
+                    bounds=[(0.0, 1.0)] * d,
+                    method="highs",
+                )
                 if res2.status == 0 and hx[i] - res2.fun <= 1e-9:  # ... and so does its min
                     tight.append(i)
         if not tight:
@@ -151,8 +175,9 @@ class Polytope:
         return ok
 
     # ----------------------------------------------------------------- sampling
-    def sample_z(self, n: int, rng: np.random.Generator, n_chains: int = 64,
-                 burn: int = 20, thin: int = 3) -> np.ndarray:
+    def sample_z(
+        self, n: int, rng: np.random.Generator, n_chains: int = 64, burn: int = 20, thin: int = 3
+    ) -> np.ndarray:
         """Approximately uniform samples (z-coordinates) by parallel hit-and-run chains."""
         k = self.zdim
         if k == 0 or self.radius <= 0.0:

@@ -29,8 +29,9 @@ class Agent:
         self.settings = campaign.optimizer
         self.seed = campaign.seed
         self.space = Space(campaign.parameters)
-        self.backend: Backend = make_backend(self.space, self.settings, self.seed,
-                                             campaign.constraints)
+        self.backend: Backend = make_backend(
+            self.space, self.settings, self.seed, campaign.constraints
+        )
         self.observations: list[Observation] = []
         self.n_suggested = 0
         self._design: list[dict[str, Any]] | None = None
@@ -42,10 +43,12 @@ class Agent:
 
     def minimized(self, objectives: dict[str, float]) -> np.ndarray:
         """Every objective in minimized form (maximized ones negated)."""
-        return np.array([
-            -float(objectives[o.name]) if o.goal == "maximize" else float(objectives[o.name])
-            for o in self.campaign.objectives
-        ])
+        return np.array(
+            [
+                -float(objectives[o.name]) if o.goal == "maximize" else float(objectives[o.name])
+                for o in self.campaign.objectives
+            ]
+        )
 
     def weights(self, k: int) -> np.ndarray | None:
         """ParEGO: random Chebyshev weights for proposal ``k`` (None for one objective)."""
@@ -54,8 +57,12 @@ class Agent:
             return None
         return np.random.default_rng([self.seed, k, 7]).dirichlet(np.ones(m))
 
-    def scalar(self, objectives: dict[str, float], weights: np.ndarray | None = None,
-               scale: tuple[np.ndarray, np.ndarray] | None = None) -> float:
+    def scalar(
+        self,
+        objectives: dict[str, float],
+        weights: np.ndarray | None = None,
+        scale: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> float:
         """The value the back-end minimizes.
 
         One objective: itself, sign-flipped to minimize. Several: the augmented
@@ -70,17 +77,22 @@ class Agent:
         return float(np.max(weights * z) + 0.05 * np.sum(weights * z))
 
     def _scale(self) -> tuple[np.ndarray, np.ndarray]:
-        F = np.array([self.minimized(o.objectives) for o in self.observations
-                      if o.feasible and o.objectives
-                      and all(np.isfinite(list(o.objectives.values())))])
+        F = np.array(
+            [
+                self.minimized(o.objectives)
+                for o in self.observations
+                if o.feasible and o.objectives and all(np.isfinite(list(o.objectives.values())))
+            ]
+        )
         if len(F) == 0:
             m = len(self.campaign.objectives)
             return np.zeros(m), np.ones(m)
         lo, hi = F.min(axis=0), F.max(axis=0)
         return lo, np.where(hi > lo, hi - lo, 1.0)
 
-    def training_data(self, weights: np.ndarray | None = None
-                      ) -> tuple[list[dict[str, Any]], np.ndarray]:
+    def training_data(
+        self, weights: np.ndarray | None = None
+    ) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Observed points and minimized values; infeasible points get a penalty.
 
         A scientific failure is learned as "worse than anything seen so far":

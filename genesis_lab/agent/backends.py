@@ -117,6 +117,7 @@ class GPBackend(Backend):
     name: ClassVar[str] = "gp"
     capabilities: ClassVar[Capabilities] = Capabilities(batch=True, categorical=True)
     MAX_CANDIDATES: ClassVar[int] = 100_000
+    DISTINCT: ClassVar[float] = 1e-2
 
     def __init__(self, space, settings, seed, constraints=()):
         super().__init__(space, settings, seed, constraints)
@@ -152,8 +153,12 @@ class GPBackend(Backend):
         )
         if not grows:
             self._engine = GPBO(
-                self.space.unit_dim, seed=self.seed, acquisition=self._acq_name(),
+                self.space.unit_dim,
+                seed=self.seed,
+                acquisition=self._acq_name(),
                 exploration=self.settings.exploration,
+                # points of one batch (and pending ones) at least 1% of the range apart
+                distinct_tol=self.DISTINCT,
             )
             self._told = 0
         if len(y) > self._told:
@@ -174,8 +179,14 @@ class GPBackend(Backend):
         U = np.array([self.space.to_unit(p) for p in X]).reshape(len(X), self.space.unit_dim)
         engine = self._engine_for(U, np.asarray(y, dtype=float))
         P = np.array([self.space.to_unit(p) for p in pending]) if pending else None
-        kwargs: dict[str, Any] = {"rng": rng, "pending": P, "A_ub": self.A_ub, "b_ub": self.b_ub,
-                                  "A_eq": self.A_eq, "b_eq": self.b_eq}
+        kwargs: dict[str, Any] = {
+            "rng": rng,
+            "pending": P,
+            "A_ub": self.A_ub,
+            "b_ub": self.b_ub,
+            "A_eq": self.A_eq,
+            "b_eq": self.b_eq,
+        }
         if self._candidates is not None:
             seen = {_key(p) for p in X} | {_key(p) for p in pending}
             exclude = np.array([_key(p) in seen for p in self._candidate_params])
@@ -188,8 +199,9 @@ class GPBackend(Backend):
         out = []
         for u, a in zip(points, acq, strict=True):
             params = self.space.from_unit(u)
-            out.append(Proposal(params, origin="model",
-                                acquisition=float(a) if np.isfinite(a) else None))
+            out.append(
+                Proposal(params, origin="model", acquisition=float(a) if np.isfinite(a) else None)
+            )
         return out
 
 

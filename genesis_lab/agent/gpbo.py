@@ -61,19 +61,19 @@ __all__ = ["GPBO"]
 _ACQS = ("ei", "logei", "pi", "lcb")
 _DEFAULT_OPTIONS: dict[str, Any] = {
     "prior": "dimension_scaled",  # or "gamma"
-    "mean": "constant",           # "constant" (GLS estimate) or "zero" (= mean of the data)
-    "noise_floor": 1e-6,          # lower bound of the noise variance (standardized units)
-    "kappa": 2.0,                 # LCB: mu - (kappa + exploration) * sigma
-    "batch_strategy": "kb",       # "kb" (kriging believer), "cl_min", "cl_mean", "cl_max"
-    "n_restarts": 6,              # local polish starts
-    "n_local": 768,               # perturbation candidates around the incumbents
+    "mean": "constant",  # "constant" (GLS estimate) or "zero" (= mean of the data)
+    "noise_floor": 1e-6,  # lower bound of the noise variance (standardized units)
+    "kappa": 2.0,  # LCB: mu - (kappa + exploration) * sigma
+    "batch_strategy": "kb",  # "kb" (kriging believer), "cl_min", "cl_mean", "cl_max"
+    "n_restarts": 6,  # local polish starts
+    "n_local": 768,  # perturbation candidates around the incumbents
     "local_scales": (0.01, 0.05, 0.2),  # std of the Gaussian perturbations (z-coordinates)
-    "n_incumbents": 5,            # best observed points (by posterior mean) perturbed
+    "n_incumbents": 5,  # best observed points (by posterior mean) perturbed
     "dense_refit_until": 50,
     "refit_fraction": 0.1,
-    "fit_restarts": 3,            # starts of the very first hyperparameter fit
-    "distinct_tol": 1e-6,         # min distance of a returned point to pending/batch points
-    "groups": None,               # column groups sharing one lengthscale (e.g. one-hot blocks)
+    "fit_restarts": 3,  # starts of the very first hyperparameter fit
+    "distinct_tol": 1e-6,  # min distance of a returned point to pending/batch points
+    "groups": None,  # column groups sharing one lengthscale (e.g. one-hot blocks)
 }
 
 
@@ -128,10 +128,17 @@ class GPBO:
     NaN when fewer than 2 observations exist (points are then random feasible points).
     """
 
-    def __init__(self, dim: int, *, seed: int = 0, acquisition: str = "ei",
-                 exploration: float = 0.0, n_candidates: int | None = None,
-                 refit_schedule: None | int | Sequence[int] | Callable[[int], bool] = None,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        dim: int,
+        *,
+        seed: int = 0,
+        acquisition: str = "ei",
+        exploration: float = 0.0,
+        n_candidates: int | None = None,
+        refit_schedule: None | int | Sequence[int] | Callable[[int], bool] = None,
+        **options: Any,
+    ) -> None:
         if int(dim) < 1:
             raise ValueError("dim must be >= 1")
         acquisition = acquisition.lower()
@@ -219,7 +226,7 @@ class GPBO:
 
     def _default_theta(self) -> np.ndarray:
         pr = self._priors[0]
-        ls0 = {"lognormal": math.exp(pr.a - pr.b ** 2), "normal": math.exp(pr.a)}.get(pr.kind, 0.5)
+        ls0 = {"lognormal": math.exp(pr.a - pr.b**2), "normal": math.exp(pr.a)}.get(pr.kind, 0.5)
         ls0 = min(max(ls0, 0.1), 2.0)
         return np.concatenate([np.full(self._p, math.log(ls0)), [0.0, math.log(1e-3)]])
 
@@ -242,14 +249,27 @@ class GPBO:
                 for ls in (0.2, 1.0):
                     starts.append(np.concatenate([np.full(self._p, math.log(ls)), [0.0, -7.0]]))
                 for _ in range(max(0, int(self.options["fit_restarts"]) - 3)):
-                    starts.append(np.concatenate([rs.uniform(-2.5, 1.5, self._p),
-                                                  [rs.uniform(-1, 1), rs.uniform(-12, -2)]]))
+                    starts.append(
+                        np.concatenate(
+                            [
+                                rs.uniform(-2.5, 1.5, self._p),
+                                [rs.uniform(-1, 1), rs.uniform(-12, -2)],
+                            ]
+                        )
+                    )
             else:
                 starts = [self._chain[points[j - 1]]]
                 if s <= int(self.options["dense_refit_until"]):
                     starts.append(default)
-            theta, _ = fit_map(self._X[:s], ys, starts, self._priors, self.options["noise_floor"],
-                               gls_mean=self.options["mean"] == "constant", tie=self._tie)
+            theta, _ = fit_map(
+                self._X[:s],
+                ys,
+                starts,
+                self._priors,
+                self.options["noise_floor"],
+                gls_mean=self.options["mean"] == "constant",
+                tie=self._tie,
+            )
             self._chain[s] = theta
         return self._chain[points[-1]], points[-1]
 
@@ -283,13 +303,21 @@ class GPBO:
         p = self._p
         s2, sn2 = math.exp(theta[p]), math.exp(theta[p + 1])
         ls = np.exp(theta[:p]) if self._tie is None else np.exp(theta[:p])[self._tie]
-        return {"kernel": "matern52_ard", "lengthscales": ls.tolist(),
-                "groups": None if self._tie is None else [list(g) for g in self._groups()],
-                "prior_mean": float(const),
-                "signal_variance": s2 * sd * sd, "noise_variance": sn2 * sd * sd,
-                "signal_variance_standardized": s2, "noise_variance_standardized": sn2,
-                "y_mean": mean, "y_std": sd, "fitted_at_n": fitted_at, "n_observations": n,
-                "prior": self.options["prior"]}
+        return {
+            "kernel": "matern52_ard",
+            "lengthscales": ls.tolist(),
+            "groups": None if self._tie is None else [list(g) for g in self._groups()],
+            "prior_mean": float(const),
+            "signal_variance": s2 * sd * sd,
+            "noise_variance": sn2 * sd * sd,
+            "signal_variance_standardized": s2,
+            "noise_variance_standardized": sn2,
+            "y_mean": mean,
+            "y_std": sd,
+            "fitted_at_n": fitted_at,
+            "n_observations": n,
+            "prior": self.options["prior"],
+        }
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and std of the latent function (noise excluded), original y units."""
@@ -301,11 +329,19 @@ class GPBO:
         return mu * sd + mean, np.sqrt(var) * sd
 
     # ------------------------------------------------------------------ ask
-    def ask(self, n: int = 1, *, rng: np.random.Generator, pending: np.ndarray | None = None,
-            candidates: np.ndarray | None = None, exclude: np.ndarray | None = None,
-            A_ub: np.ndarray | None = None, b_ub: np.ndarray | None = None,
-            A_eq: np.ndarray | None = None, b_eq: np.ndarray | None = None,
-            ) -> tuple[np.ndarray, np.ndarray]:
+    def ask(
+        self,
+        n: int = 1,
+        *,
+        rng: np.random.Generator,
+        pending: np.ndarray | None = None,
+        candidates: np.ndarray | None = None,
+        exclude: np.ndarray | None = None,
+        A_ub: np.ndarray | None = None,
+        b_ub: np.ndarray | None = None,
+        A_eq: np.ndarray | None = None,
+        b_eq: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Propose ``n`` points; returns ``(points (n,d), acquisition values (n,))``.
 
         pending: (m,d) points under evaluation; folded into the model as fantasies (batch strategy)
@@ -325,8 +361,11 @@ class GPBO:
             raise TypeError("rng must be a numpy.random.Generator")
         d = self.dim
         poly = Polytope(d, A_ub, b_ub, A_eq, b_eq)
-        if candidates is None and poly.zdim == 0 and n + len(np.atleast_2d(
-                pending if pending is not None else np.zeros((0, d)))) > 1:
+        if (
+            candidates is None
+            and poly.zdim == 0
+            and n + len(np.atleast_2d(pending if pending is not None else np.zeros((0, d)))) > 1
+        ):
             raise ValueError("the feasible set is a single point: cannot return distinct points")
         P = np.zeros((0, d)) if pending is None else np.array(pending, float, ndmin=2)
         if P.size == 0:
@@ -357,7 +396,7 @@ class GPBO:
         post, ymean, ysd = self._posterior()
         mu_obs, _ = post.mean_var(self._X)
         best = float(np.min(mu_obs))
-        incumbents = self._X[np.argsort(mu_obs, kind="stable")[:int(self.options["n_incumbents"])]]
+        incumbents = self._X[np.argsort(mu_obs, kind="stable")[: int(self.options["n_incumbents"])]]
         strategy = self.options["batch_strategy"]
         y_real = post.y
 
@@ -381,8 +420,9 @@ class GPBO:
                 x, v = C[j].copy(), float(np.max(vals))
                 allowed[j] = False
             else:
-                x, v = self._optimize(post, best, poly, rng, X_aug[self.n_observations:],
-                                      incumbents)
+                x, v = self._optimize(
+                    post, best, poly, rng, X_aug[self.n_observations :], incumbents
+                )
             out_x.append(x)
             out_v.append(v)
             if i + 1 < n:
@@ -396,17 +436,29 @@ class GPBO:
         return np.array(out_x), vals
 
     # ------------------------------------------------------------------ acquisition optimization
-    def _acq(self, post: Posterior, X: np.ndarray, best: float, grad: bool = False,
-             chunk: int = 4096):
+    def _acq(
+        self, post: Posterior, X: np.ndarray, best: float, grad: bool = False, chunk: int = 4096
+    ):
         kappa = float(self.options["kappa"]) + self.exploration
         if grad:
             return acq_value_grad(post, X, self.acquisition, best, self.exploration, kappa, True)
-        out = [acq_value_grad(post, X[i:i + chunk], self.acquisition, best, self.exploration,
-                              kappa, False)[0] for i in range(0, len(X), chunk)]
+        out = [
+            acq_value_grad(
+                post, X[i : i + chunk], self.acquisition, best, self.exploration, kappa, False
+            )[0]
+            for i in range(0, len(X), chunk)
+        ]
         return np.concatenate(out) if out else np.zeros(0)
 
-    def _optimize(self, post: Posterior, best: float, poly: Polytope, rng: np.random.Generator,
-                  avoid: np.ndarray, incumbents: np.ndarray) -> tuple[np.ndarray, float]:
+    def _optimize(
+        self,
+        post: Posterior,
+        best: float,
+        poly: Polytope,
+        rng: np.random.Generator,
+        avoid: np.ndarray,
+        incumbents: np.ndarray,
+    ) -> tuple[np.ndarray, float]:
         """Maximize the acquisition over the feasible set; returns (x, value)."""
         d = self.dim
         tol = float(self.options["distinct_tol"])
@@ -470,12 +522,19 @@ class GPBO:
                 v, g = np.where(bad, -1e6, v), np.where(bad[:, None], 0.0, g)
             return -float(np.sum(v)), -g.ravel()
 
-        res = minimize(obj, starts.ravel(), jac=True, method="L-BFGS-B",
-                       bounds=[(0.0, 1.0)] * (k * d), options={"maxiter": 200})
+        res = minimize(
+            obj,
+            starts.ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * (k * d),
+            options={"maxiter": 200},
+        )
         return np.clip(res.x.reshape(k, d), 0.0, 1.0)
 
-    def _polish_poly(self, post: Posterior, best: float, poly: Polytope,
-                     z0: np.ndarray) -> np.ndarray:
+    def _polish_poly(
+        self, post: Posterior, best: float, poly: Polytope, z0: np.ndarray
+    ) -> np.ndarray:
         """SLSQP in null-space coordinates with the inequality constraints G z <= h."""
         N, x0, G, h = poly.N, poly.x0, poly.G, poly.h
 
@@ -487,8 +546,14 @@ class GPBO:
 
         cons = [{"type": "ineq", "fun": lambda z: h - G @ z, "jac": lambda z: -G}]
         try:
-            res = minimize(obj, z0, jac=True, method="SLSQP", constraints=cons,
-                           options={"maxiter": 100, "ftol": 1e-9})
+            res = minimize(
+                obj,
+                z0,
+                jac=True,
+                method="SLSQP",
+                constraints=cons,
+                options={"maxiter": 100, "ftol": 1e-9},
+            )
             z = res.x if np.all(np.isfinite(res.x)) else z0
         except (ValueError, np.linalg.LinAlgError):
             z = z0

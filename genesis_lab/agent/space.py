@@ -55,7 +55,11 @@ class Space:
         for p in self.parameters:
             if isinstance(p, FloatParameter):
                 return math.inf
-            n *= len(p.choices) if isinstance(p, CategoricalParameter) else p.bounds[1] - p.bounds[0] + 1
+            n *= (
+                len(p.choices)
+                if isinstance(p, CategoricalParameter)
+                else p.bounds[1] - p.bounds[0] + 1
+            )
         return n
 
     def linear_constraints(
@@ -64,8 +68,9 @@ class Space:
         """(A_ub, b_ub, A_eq, b_eq) in unit coordinates for linear constraints on
         uniform float parameters (x = lo + u (hi - lo))."""
         ub_rows, ub_b, eq_rows, eq_b = [], [], [], []
-        index = {p.name: (p, cols.start) for p, cols in zip(self.parameters, self._columns,
-                                                             strict=True)}
+        index = {
+            p.name: (p, cols.start) for p, cols in zip(self.parameters, self._columns, strict=True)
+        }
         for c in constraints:
             if getattr(c, "kind", None) != "linear":
                 continue

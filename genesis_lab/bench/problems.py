@@ -41,8 +41,10 @@ class Problem:
 
 
 def _unit_params(d: int) -> list[dict[str, Any]]:
-    return [{"name": f"x{i}", "type": "float", "device": f"f.x{i}", "bounds": [0.0, 1.0]}
-            for i in range(d)]
+    return [
+        {"name": f"x{i}", "type": "float", "device": f"f.x{i}", "bounds": [0.0, 1.0]}
+        for i in range(d)
+    ]
 
 
 def _vector(p: dict[str, Any], d: int) -> np.ndarray:
@@ -52,14 +54,24 @@ def _vector(p: dict[str, Any], d: int) -> np.ndarray:
 def synthetic(name: str) -> Problem:
     if name == "branin":
         return Problem(
-            "branin", _unit_params(2), lambda p: float(fn.branin(_vector(p, 2))), budget=30,
-            optimum=fn.BRANIN_MIN, initial_points=5, success=fn.BRANIN_MIN + 0.01,
+            "branin",
+            _unit_params(2),
+            lambda p: float(fn.branin(_vector(p, 2))),
+            budget=30,
+            optimum=fn.BRANIN_MIN,
+            initial_points=5,
+            success=fn.BRANIN_MIN + 0.01,
             note="success: within 0.01 of 0.397887",
         )
     if name == "hartmann6":
         return Problem(
-            "hartmann6", _unit_params(6), lambda p: float(fn.hartmann6(_vector(p, 6))), budget=40,
-            optimum=fn.HARTMANN6_MIN, initial_points=10, success=fn.HARTMANN6_MIN + 0.05,
+            "hartmann6",
+            _unit_params(6),
+            lambda p: float(fn.hartmann6(_vector(p, 6))),
+            budget=40,
+            optimum=fn.HARTMANN6_MIN,
+            initial_points=10,
+            success=fn.HARTMANN6_MIN + 0.05,
             note="success: regret <= 0.05",
         )
     raise KeyError(name)
@@ -71,16 +83,23 @@ def buchwald(letter: str) -> Problem:
 
     model = DatasetModel.from_olympus(DATASETS_DIR / f"buchwald_{letter}")
     threshold, hits = model.top_fraction_threshold("yield", 0.01)
-    params = [{"name": p.name, "type": "categorical", "device": f"d.{p.name}",
-               "choices": list(p.options)} for p in model.parameters]
+    params = [
+        {"name": p.name, "type": "categorical", "device": f"d.{p.name}", "choices": list(p.options)}
+        for p in model.parameters
+    ]
 
     def score(p: dict[str, Any]) -> float:
         return -model.lookup(p)["yield"]
 
     n = model.size
     return Problem(
-        f"buchwald_{letter}", params, score, budget=60, optimum=-model.best("yield"),
-        initial_points=5, success=-threshold,
+        f"buchwald_{letter}",
+        params,
+        score,
+        budget=60,
+        optimum=-model.best("yield"),
+        initial_points=5,
+        success=-threshold,
         note=f"top 1%: yield >= {threshold:.1f} ({hits} of {n} rows)",
         extra={"rows": n, "hits": hits, "random_expected": (n + 1) / (hits + 1)},
     )

@@ -31,14 +31,22 @@ class Trace:
 
 
 def _campaign(problem: Problem, seed: int, model: str) -> CampaignSpec:
-    return CampaignSpec.model_validate({
-        "name": problem.name, "lab": "-", "seed": seed, "parameters": problem.parameters,
-        "measure": ["f"], "objectives": [{"name": "score", "expression": "f.score",
-                                          "goal": "minimize"}],
-        "budget": {"experiments": problem.budget},
-        "optimizer": {"model": model, "initial_points": problem.initial_points,
-                      "initial_design": "sobol"},
-    })
+    return CampaignSpec.model_validate(
+        {
+            "name": problem.name,
+            "lab": "-",
+            "seed": seed,
+            "parameters": problem.parameters,
+            "measure": ["f"],
+            "objectives": [{"name": "score", "expression": "f.score", "goal": "minimize"}],
+            "budget": {"experiments": problem.budget},
+            "optimizer": {
+                "model": model,
+                "initial_points": problem.initial_points,
+                "initial_design": "sobol",
+            },
+        }
+    )
 
 
 def _score(problem: Problem, params: dict) -> float | None:
@@ -59,8 +67,7 @@ def run_agent(problem: Problem, seed: int, model: str = "GP") -> Trace:
         seconds.append(time.perf_counter() - t0)
         value = _score(problem, prop.parameters)
         feasible = value is not None
-        agent.ingest([Observation(prop.parameters, {"score": value} if feasible else {},
-                                  feasible)])
+        agent.ingest([Observation(prop.parameters, {"score": value} if feasible else {}, feasible)])
         scores.append(value if feasible else float("inf"))
     return Trace(scores, seconds)
 

@@ -43,9 +43,13 @@ def _fmt(v: Any, digits: int = 3) -> str:
     return str(v)
 
 
-def optimization_rows(problem: Problem, seeds: int, strategies: list[str],
-                      seeds_by_strategy: dict[str, int] | None = None,
-                      progress: Callable[[str], None] = lambda s: None) -> list[Row]:
+def optimization_rows(
+    problem: Problem,
+    seeds: int,
+    strategies: list[str],
+    seeds_by_strategy: dict[str, int] | None = None,
+    progress: Callable[[str], None] = lambda s: None,
+) -> list[Row]:
     rows = []
     for strat in strategies:
         n = (seeds_by_strategy or {}).get(strat, seeds)
@@ -57,26 +61,35 @@ def optimization_rows(problem: Problem, seeds: int, strategies: list[str],
         regret = [b - problem.optimum for b in best]
         to_target = [first_success(t.scores, problem.success) for t in traces]
         ms = [1000 * s for t in traces for s in t.propose_seconds]
-        rows.append({
-            "problem": problem.name,
-            "strategy": strat,
-            "seeds": n,
-            "budget": problem.budget,
-            "median_best": _median(best),
-            "median_regret": _median(regret),
-            "successes": sum(math.isfinite(x) for x in to_target),
-            "median_experiments_to_target": _median(to_target),
-            "ms_per_proposal": _median(ms),
-            "ms_per_proposal_max": max(ms) if ms else math.nan,
-            "note": problem.note,
-            **({"random_expected": problem.extra["random_expected"]}
-               if "random_expected" in problem.extra else {}),
-        })
+        rows.append(
+            {
+                "problem": problem.name,
+                "strategy": strat,
+                "seeds": n,
+                "budget": problem.budget,
+                "median_best": _median(best),
+                "median_regret": _median(regret),
+                "successes": sum(math.isfinite(x) for x in to_target),
+                "median_experiments_to_target": _median(to_target),
+                "ms_per_proposal": _median(ms),
+                "ms_per_proposal_max": max(ms) if ms else math.nan,
+                "note": problem.note,
+                **(
+                    {"random_expected": problem.extra["random_expected"]}
+                    if "random_expected" in problem.extra
+                    else {}
+                ),
+            }
+        )
     return rows
 
 
-def latency_rows(sizes: tuple[int, ...], reps: int, strategies: list[str],
-                 progress: Callable[[str], None] = lambda s: None) -> list[Row]:
+def latency_rows(
+    sizes: tuple[int, ...],
+    reps: int,
+    strategies: list[str],
+    progress: Callable[[str], None] = lambda s: None,
+) -> list[Row]:
     """Milliseconds for one proposal (ingest one new observation, suggest one)
     after ``n`` observations, 6-D continuous, GP."""
     from ..agent import Agent, Observation
@@ -95,8 +108,10 @@ def latency_rows(sizes: tuple[int, ...], reps: int, strategies: list[str],
             if strat == "genesis":
                 agent = Agent(_campaign(problem, 0, "GP"))
                 agent.n_suggested = problem.initial_points  # past the initial design
-                obs = [Observation({f"x{i}": float(v) for i, v in enumerate(x)}, {"score": float(t)})
-                       for x, t in zip(X, y, strict=True)]
+                obs = [
+                    Observation({f"x{i}": float(v) for i, v in enumerate(x)}, {"score": float(t)})
+                    for x, t in zip(X, y, strict=True)
+                ]
                 agent.ingest(obs[:n])
                 agent.suggest(1)  # warm: the engine has fitted the first n
                 for k in range(reps):
@@ -120,14 +135,22 @@ def latency_rows(sizes: tuple[int, ...], reps: int, strategies: list[str],
                         times.append(time.perf_counter() - t0)
             else:
                 continue
-            rows.append({"problem": f"latency_6d_{n}obs", "strategy": strat, "seeds": reps,
-                         "observations": n, "ms_per_proposal": 1000 * _median(times),
-                         "ms_per_proposal_max": 1000 * max(times)})
+            rows.append(
+                {
+                    "problem": f"latency_6d_{n}obs",
+                    "strategy": strat,
+                    "seeds": reps,
+                    "observations": n,
+                    "ms_per_proposal": 1000 * _median(times),
+                    "ms_per_proposal_max": 1000 * max(times),
+                }
+            )
     return rows
 
 
-def reactor_rows(seeds: int, strategies: list[str],
-                 progress: Callable[[str], None] = lambda s: None) -> list[Row]:
+def reactor_rows(
+    seeds: int, strategies: list[str], progress: Callable[[str], None] = lambda s: None
+) -> list[Row]:
     """The closed loop on the simulated reactor (RunEngine, devices, ledger), scored
     on the true (noise- and drift-free) yield at the experiment reported as best."""
     import contextlib
@@ -148,9 +171,15 @@ def reactor_rows(seeds: int, strategies: list[str],
         for strat in strategies:
             camp = yaml.safe_load((examples / "reactor_campaign.yaml").read_text())
             camp["lab"] = str(examples / "sim_lab.yaml")
-            camp["optimizer"] = ({"model": "random"} if strat == "random" else
-                                 {"model": "GP", "engine": "skopt" if strat == "skopt" else "fast",
-                                  "initial_points": 8})
+            camp["optimizer"] = (
+                {"model": "random"}
+                if strat == "random"
+                else {
+                    "model": "GP",
+                    "engine": "skopt" if strat == "skopt" else "fast",
+                    "initial_points": 8,
+                }
+            )
             path = Path(tmp) / f"{strat}.yaml"
             path.write_text(yaml.safe_dump(camp))
             true, wall = [], []
@@ -159,39 +188,74 @@ def reactor_rows(seeds: int, strategies: list[str],
                 buf = io.StringIO()
                 t0 = time.perf_counter()
                 with contextlib.redirect_stdout(buf):
-                    code = main(["run", str(path), "--out", f"{tmp}/{strat}-{seed}", "--seed",
-                                 str(seed), "--time-scale", "0", "--quiet", "--json"])
+                    code = main(
+                        [
+                            "run",
+                            str(path),
+                            "--out",
+                            f"{tmp}/{strat}-{seed}",
+                            "--seed",
+                            str(seed),
+                            "--time-scale",
+                            "0",
+                            "--quiet",
+                            "--json",
+                        ]
+                    )
                 wall.append(time.perf_counter() - t0)
                 if code != 0:
                     raise RuntimeError(f"reactor benchmark campaign failed ({strat}, {seed})")
                 best = json.loads(buf.getvalue())["best"]["parameters"]
                 true.append(float(FlowReactor().truth(**best)["yield_pct"]))
             budget = camp["budget"]["experiments"]
-            rows.append({"problem": "reactor_yield", "strategy": strat, "seeds": seeds,
-                         "budget": budget, "median_best": _median(true),
-                         "median_regret": optimum - _median(true),
-                         "seconds_per_campaign": _median(wall),
-                         "loop_overhead_ms_per_experiment": None,
-                         "note": f"true yield at the reported best; optimum {optimum:.2f}%"})
+            rows.append(
+                {
+                    "problem": "reactor_yield",
+                    "strategy": strat,
+                    "seeds": seeds,
+                    "budget": budget,
+                    "median_best": _median(true),
+                    "median_regret": optimum - _median(true),
+                    "seconds_per_campaign": _median(wall),
+                    "loop_overhead_ms_per_experiment": None,
+                    "note": f"true yield at the reported best; optimum {optimum:.2f}%",
+                }
+            )
     return rows
 
 
 SUITES: dict[str, dict[str, Any]] = {
-    "quick": {"seeds": 5, "skopt_seeds": 3, "datasets": ["a"], "reactor_seeds": 5,
-              "latency": (100, 300), "latency_reps": 5},
-    "full": {"seeds": 10, "skopt_seeds": 10, "datasets": list("abcde"), "reactor_seeds": 20,
-             "latency": (100, 300), "latency_reps": 20},
+    "quick": {
+        "seeds": 5,
+        "skopt_seeds": 3,
+        "datasets": ["a"],
+        "reactor_seeds": 5,
+        "latency": (100, 300),
+        "latency_reps": 5,
+    },
+    "full": {
+        "seeds": 10,
+        "skopt_seeds": 10,
+        "datasets": list("abcde"),
+        "reactor_seeds": 20,
+        "latency": (100, 300),
+        "latency_reps": 20,
+    },
 }
 
 
-def run_suite(name: str, progress: Callable[[str], None] = lambda s: None,
-              only: list[str] | None = None) -> dict[str, Any]:
+def run_suite(
+    name: str, progress: Callable[[str], None] = lambda s: None, only: list[str] | None = None
+) -> dict[str, Any]:
     cfg = SUITES[name]
     strategies = ["genesis", "skopt", "random"]
     per = {"skopt": cfg["skopt_seeds"]}
     t0 = time.time()
     rows: list[Row] = []
-    want = (lambda k: only is None or k in only)
+
+    def want(key: str) -> bool:
+        return only is None or key in only
+
     if want("latency"):
         rows += latency_rows(cfg["latency"], cfg["latency_reps"], ["genesis", "skopt"], progress)
     for fname in ("branin", "hartmann6"):
@@ -206,8 +270,11 @@ def run_suite(name: str, progress: Callable[[str], None] = lambda s: None,
         "suite": name,
         "command": f"genesis-lab bench {name}",
         "seconds": round(time.time() - t0, 1),
-        "machine": {"python": platform.python_version(), "cpus": _cpus(),
-                    "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _cpus(),
+            "platform": platform.platform(),
+        },
         "rows": rows,
     }
 
@@ -223,8 +290,17 @@ def print_table(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     t = Table(title=f"genesis-lab bench {result['suite']} ({result['seconds']} s)")
-    for col in ("problem", "strategy", "seeds", "budget", "median best", "median regret",
-                "reached target", "median exps to target", "ms/proposal (median, max)"):
+    for col in (
+        "problem",
+        "strategy",
+        "seeds",
+        "budget",
+        "median best",
+        "median regret",
+        "reached target",
+        "median exps to target",
+        "ms/proposal (median, max)",
+    ):
         t.add_column(col)
     for r in result["rows"]:
         reached = f"{r['successes']}/{r['seeds']}" if "successes" in r else "–"
@@ -235,7 +311,15 @@ def print_table(result: dict[str, Any]) -> None:
         to_target = _fmt(r.get("median_experiments_to_target", math.nan))
         if "random_expected" in r and r["strategy"] == "random":
             to_target += f" (analytic {r['random_expected']:.1f})"
-        t.add_row(r["problem"], r["strategy"], str(r["seeds"]), _fmt(r.get("budget", "–")),
-                  _fmt(r.get("median_best", math.nan), 5), _fmt(r.get("median_regret", math.nan)),
-                  reached, to_target, ms_txt)
+        t.add_row(
+            r["problem"],
+            r["strategy"],
+            str(r["seeds"]),
+            _fmt(r.get("budget", "–")),
+            _fmt(r.get("median_best", math.nan), 5),
+            _fmt(r.get("median_regret", math.nan)),
+            reached,
+            to_target,
+            ms_txt,
+        )
     Console(width=180).print(t)

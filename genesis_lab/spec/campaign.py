@@ -241,6 +241,13 @@ class OptimizerSettings(Strict):
     batch_size: int = Field(default=1, ge=1, description="proposals requested at once")
 
 
+class Confirmation(Strict):
+    """After the budget: re-run the best point to confirm it."""
+
+    replicates: int = Field(default=3, ge=2, le=100)
+    level: float = Field(default=0.95, gt=0.5, lt=1.0, description="confidence level")
+
+
 class CampaignSpec(Strict):
     name: str
     description: str = ""
@@ -253,6 +260,9 @@ class CampaignSpec(Strict):
     stop: StopRules = Field(default_factory=StopRules)
     optimizer: OptimizerSettings = Field(default_factory=OptimizerSettings)
     constraints: list[Constraint] = Field(default_factory=list)
+    confirm: Confirmation | None = Field(
+        default=None, description="after the budget, re-run the best point k times"
+    )
     settle_time: float = Field(default=0.0, ge=0, description="seconds to wait after moving")
     retries: int = Field(
         default=2, ge=0, description="retries of an infrastructure fault (timeout, disconnect)"
@@ -288,18 +298,29 @@ class CampaignSpec(Strict):
             for name in c.terms:
                 p = by_name.get(name)
                 if p is None:
-                    raise ValueError(f"constraints[{i}].terms: unknown parameter {name!r}; "
-                                     f"the campaign has {list(by_name)}")
+                    raise ValueError(
+                        f"constraints[{i}].terms: unknown parameter {name!r}; "
+                        f"the campaign has {list(by_name)}"
+                    )
                 if not isinstance(p, FloatParameter) or p.prior != "uniform":
-                    raise ValueError(f"constraints[{i}].terms: {name!r} must be a float "
-                                     "parameter with a uniform prior to appear in a linear "
-                                     "constraint")
-        if any(c.kind == "linear" for c in self.constraints) and self.optimizer.model not in (
-            "GP", "random"
-        ) or (any(c.kind == "linear" for c in self.constraints)
-              and self.optimizer.model == "GP" and self.optimizer.engine == "skopt"):
-            raise ValueError("optimizer: linear input constraints need model: GP (the fast "
-                             "engine) or model: random")
+                    raise ValueError(
+                        f"constraints[{i}].terms: {name!r} must be a float "
+                        "parameter with a uniform prior to appear in a linear "
+                        "constraint"
+                    )
+        if (
+            any(c.kind == "linear" for c in self.constraints)
+            and self.optimizer.model not in ("GP", "random")
+            or (
+                any(c.kind == "linear" for c in self.constraints)
+                and self.optimizer.model == "GP"
+                and self.optimizer.engine == "skopt"
+            )
+        ):
+            raise ValueError(
+                "optimizer: linear input constraints need model: GP (the fast "
+                "engine) or model: random"
+            )
         targets = [p.device for p in self.parameters if p.device]
         dup = sorted({t for t in targets if targets.count(t) > 1})
         if dup:

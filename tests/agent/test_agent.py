@@ -10,17 +10,21 @@ from genesis_lab.spec import CampaignSpec
 
 
 def campaign(**optimizer) -> CampaignSpec:
-    return CampaignSpec.model_validate({
-        "name": "t", "lab": "lab.yaml", "seed": 3,
-        "parameters": [
-            {"name": "x", "type": "float", "device": "d.x", "bounds": [0, 1]},
-            {"name": "y", "type": "float", "device": "d.y", "bounds": [-2, 2]},
-        ],
-        "measure": ["d"],
-        "objectives": [{"name": "f", "expression": "d.f", "goal": "minimize"}],
-        "budget": {"experiments": 20},
-        "optimizer": {"initial_points": 4, **optimizer},
-    })
+    return CampaignSpec.model_validate(
+        {
+            "name": "t",
+            "lab": "lab.yaml",
+            "seed": 3,
+            "parameters": [
+                {"name": "x", "type": "float", "device": "d.x", "bounds": [0, 1]},
+                {"name": "y", "type": "float", "device": "d.y", "bounds": [-2, 2]},
+            ],
+            "measure": ["d"],
+            "objectives": [{"name": "f", "expression": "d.f", "goal": "minimize"}],
+            "budget": {"experiments": 20},
+            "optimizer": {"initial_points": 4, **optimizer},
+        }
+    )
 
 
 def f(p):
@@ -68,3 +72,22 @@ def test_gp_agent_converges_on_a_smooth_bowl():
     drive(a, 20)
     best = min(f(o.parameters) for o in a.observations)
     assert best < 0.01
+
+
+@pytest.mark.parametrize("model", ["GP", "RF", "random"])
+@pytest.mark.parametrize("seed", range(4))
+def test_batches_are_distinct_and_avoid_pending_points(model, seed):
+    spec = campaign(model=model).model_copy(update={"seed": seed})
+    a = Agent(spec)
+    drive(a, 8)
+    pending = [{"x": 0.3, "y": 0.5}]
+    batch = a.suggest(4, pending=pending)
+    pts = np.array([[p.parameters["x"], p.parameters["y"]] for p in batch])
+    assert len(batch) == 4
+    gaps = [np.linalg.norm(pts[i] - pts[j]) for i in range(4) for j in range(i)]
+    assert min(gaps) > 1e-3, pts
+    if model != "random":
+        assert all(np.linalg.norm(p - [0.3, 0.5]) > 1e-3 for p in pts)
+        # useful: the batch stays in the promising half of the space (f < the median seen)
+        seen = sorted(f(o.parameters) for o in a.observations)
+        assert np.mean([f(b.parameters) for b in batch]) < seen[len(seen) // 2] * 2

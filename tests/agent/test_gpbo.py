@@ -14,7 +14,8 @@ from genesis_lab.agent.gpbo import GPBO
 
 _spec = importlib.util.spec_from_file_location(
     "genesis_lab_benchmark_functions",
-    Path(__file__).resolve().parents[2] / "benchmarks" / "functions.py")
+    Path(__file__).resolve().parents[2] / "benchmarks" / "functions.py",
+)
 _functions = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_functions)
 BRANIN_MIN, branin, hartmann6 = _functions.BRANIN_MIN, _functions.branin, _functions.hartmann6
@@ -75,8 +76,9 @@ def test_same_inputs_same_outputs():
     np.testing.assert_array_equal(pa[0], pc[0])
 
 
-@pytest.mark.parametrize("opts", [{}, {"dense_refit_until": 6, "refit_fraction": 0.3},
-                                  {"refit_schedule": 3}])
+@pytest.mark.parametrize(
+    "opts", [{}, {"dense_refit_until": 6, "refit_fraction": 0.3}, {"refit_schedule": 3}]
+)
 def test_interleaved_equals_tell_all_at_once(opts):
     d = 3
     X0 = np.random.default_rng(1).random((4, d))
@@ -141,8 +143,9 @@ def test_candidates_mode():
     exclude[::3] = True
     pending = C[[1, 2]]
     for seed in range(3):
-        P, v = bo.ask(8, rng=np.random.default_rng(seed), candidates=C, exclude=exclude,
-                      pending=pending)
+        P, v = bo.ask(
+            8, rng=np.random.default_rng(seed), candidates=C, exclude=exclude, pending=pending
+        )
         idx = [int(np.flatnonzero(np.all(C == p, axis=1))[0]) for p in P]
         assert len(set(idx)) == 8
         assert not any(exclude[i] for i in idx)
@@ -191,8 +194,15 @@ def test_mixture_equality_holds(seed):
     bo.tell(X, quad(X))
     pending = None
     for n in (1, 3):
-        P, _ = bo.ask(n, rng=np.random.default_rng(seed), A_eq=A_eq, b_eq=b_eq, A_ub=A_ub,
-                      b_ub=b_ub, pending=pending)
+        P, _ = bo.ask(
+            n,
+            rng=np.random.default_rng(seed),
+            A_eq=A_eq,
+            b_eq=b_eq,
+            A_ub=A_ub,
+            b_ub=b_ub,
+            pending=pending,
+        )
         pending = P
         assert np.all(np.abs(P @ A_eq.T - b_eq) <= 1e-9)
         assert np.all(P @ A_ub.T <= b_ub + 1e-9)
@@ -211,8 +221,12 @@ def test_zero_volume_polytope():
     P, v = bo.ask(3, rng=np.random.default_rng(0), A_ub=A_ub, b_ub=b_ub)
     assert np.all(P @ A_ub.T <= b_ub + 1e-9) and np.all(np.isfinite(v))
     assert pairwise_min_dist(P) > 1e-6
-    single = {"A_eq": np.ones((1, 3)), "b_eq": np.array([1.0]),
-              "A_ub": np.array([[-1.0, 0, 0]]), "b_ub": np.array([-1.0])}
+    single = {
+        "A_eq": np.ones((1, 3)),
+        "b_eq": np.array([1.0]),
+        "A_ub": np.array([[-1.0, 0, 0]]),
+        "b_ub": np.array([-1.0]),
+    }
     P, _ = bo.ask(1, rng=np.random.default_rng(0), **single)
     np.testing.assert_allclose(P, [[1.0, 0.0, 0.0]], atol=1e-9)
     with pytest.raises(ValueError):
@@ -310,8 +324,12 @@ def test_constrained_optimization_converges():
     def f(X):
         return np.sum((X - t) ** 2, 1) + 0.3 * np.sin(5 * X[:, 3])
 
-    cons = {"A_eq": np.array([[1.0, 1, 1, 0]]), "b_eq": np.array([1.0]),
-            "A_ub": np.array([[1.0, 0, 0, -1]]), "b_ub": np.array([0.0])}
+    cons = {
+        "A_eq": np.array([[1.0, 1, 1, 0]]),
+        "b_eq": np.array([1.0]),
+        "A_ub": np.array([[1.0, 0, 0, -1]]),
+        "b_ub": np.array([0.0]),
+    }
     bo = GPBO(4)
     rng = np.random.default_rng(0)
     X, _ = bo.ask(6, rng=rng, **cons)

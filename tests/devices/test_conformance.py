@@ -15,8 +15,11 @@ from devices.sim import SimulatedInstrument
 
 def _sim_classes():
     return sorted(
-        (obj for _, obj in inspect.getmembers(devices.sim, inspect.isclass)
-         if issubclass(obj, SimulatedInstrument) and obj is not SimulatedInstrument),
+        (
+            obj
+            for _, obj in inspect.getmembers(devices.sim, inspect.isclass)
+            if issubclass(obj, SimulatedInstrument) and obj is not SimulatedInstrument
+        ),
         key=lambda c: c.__name__,
     )
 
@@ -31,8 +34,10 @@ def _all_device_classes():
             continue
         mod = importlib.import_module(f"devices.{info.name}")
         for _, obj in inspect.getmembers(mod, inspect.isclass):
-            if issubclass(obj, Device) and obj.__module__ == mod.__name__ and obj.__dict__.get(
-                "settables"
+            if (
+                issubclass(obj, Device)
+                and obj.__module__ == mod.__name__
+                and obj.__dict__.get("settables")
             ):
                 found.add(obj)
     return sorted(found, key=lambda c: c.__name__)

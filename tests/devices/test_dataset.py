@@ -16,15 +16,23 @@ from genesis_lab.cli import main
 from genesis_lab.ledger import Ledger
 from simulators.dataset import DatasetModel, InfeasibleExperiment
 
-needs_data = pytest.mark.skipif(not DATASETS_DIR.is_dir(), reason="shared/benchmarks not beside the repo")
+needs_data = pytest.mark.skipif(
+    not DATASETS_DIR.is_dir(), reason="shared/benchmarks not beside the repo"
+)
 
 
 @pytest.fixture
 def table(tmp_path: Path) -> Path:
     """A 2 x 3 factorial with one combination never recorded, and a repeat."""
     path = tmp_path / "screen.csv"
-    rows = [("Pd", "THF", 40.0, 1.0), ("Pd", "DMF", 55.0, 2.0), ("Pd", "DMF", 57.0, 2.0),
-            ("Ni", "THF", 35.0, 3.0), ("Ni", "DMF", 20.0, 4.0), ("Ni", "MeCN", 62.0, 5.0)]
+    rows = [
+        ("Pd", "THF", 40.0, 1.0),
+        ("Pd", "DMF", 55.0, 2.0),
+        ("Pd", "DMF", 57.0, 2.0),
+        ("Ni", "THF", 35.0, 3.0),
+        ("Ni", "DMF", 20.0, 4.0),
+        ("Ni", "MeCN", 62.0, 5.0),
+    ]
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["catalyst", "solvent", "yield", "cost"])
@@ -43,8 +51,12 @@ def test_csv_categorical_lookup_and_infeasible_combination(table):
 
 
 def test_device_measures_rows_and_reports_infeasible(table):
-    dev = DatasetInstrument(name="screen", csv=str(table), parameters=["catalyst", "solvent"],
-                            measurements=["yield", "cost"])
+    dev = DatasetInstrument(
+        name="screen",
+        csv=str(table),
+        parameters=["catalyst", "solvent"],
+        measurements=["yield", "cost"],
+    )
     assert dev.settables == ("catalyst", "solvent")
     assert dev.default_limits()["solvent"] == {"choices": ["THF", "DMF", "MeCN"]}
     dev.catalyst.set("Ni").wait(5)
@@ -55,7 +67,7 @@ def test_device_measures_rows_and_reports_infeasible(table):
     assert set(r) == set(dev.describe())
     dev.catalyst.set("Pd").wait(5)
     st = dev.trigger()
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="infeasible"):
         st.wait(5)
     assert getattr(st.exception(), "infeasible", False)
 
@@ -85,22 +97,53 @@ def test_continuous_emulator_reproduces_recorded_points_and_adds_noise(tmp_path)
 
 def test_campaign_on_a_csv_dataset_with_no_python(table, tmp_path, capsys):
     lab = tmp_path / "lab.yaml"
-    lab.write_text(yaml.safe_dump({"name": "screening", "devices": {"screen": {
-        "class": "devices.dataset.DatasetInstrument",
-        "kwargs": {"csv": table.name, "parameters": ["catalyst", "solvent"],
-                   "measurements": ["yield", "cost"]}}}}))
+    lab.write_text(
+        yaml.safe_dump(
+            {
+                "name": "screening",
+                "devices": {
+                    "screen": {
+                        "class": "devices.dataset.DatasetInstrument",
+                        "kwargs": {
+                            "csv": table.name,
+                            "parameters": ["catalyst", "solvent"],
+                            "measurements": ["yield", "cost"],
+                        },
+                    }
+                },
+            }
+        )
+    )
     camp = tmp_path / "campaign.yaml"
-    camp.write_text(yaml.safe_dump({
-        "name": "screen", "lab": "lab.yaml", "seed": 1,
-        "parameters": [
-            {"name": "catalyst", "type": "categorical", "device": "screen.catalyst",
-             "choices": ["Pd", "Ni"]},
-            {"name": "solvent", "type": "categorical", "device": "screen.solvent",
-             "choices": ["THF", "DMF", "MeCN"]}],
-        "measure": ["screen"],
-        "objectives": [{"name": "yield", "expression": "screen.yield_", "goal": "maximize"}],
-        "budget": {"experiments": 6},
-        "optimizer": {"initial_points": 2}}))
+    camp.write_text(
+        yaml.safe_dump(
+            {
+                "name": "screen",
+                "lab": "lab.yaml",
+                "seed": 1,
+                "parameters": [
+                    {
+                        "name": "catalyst",
+                        "type": "categorical",
+                        "device": "screen.catalyst",
+                        "choices": ["Pd", "Ni"],
+                    },
+                    {
+                        "name": "solvent",
+                        "type": "categorical",
+                        "device": "screen.solvent",
+                        "choices": ["THF", "DMF", "MeCN"],
+                    },
+                ],
+                "measure": ["screen"],
+                "objectives": [
+                    {"name": "yield", "expression": "screen.yield_", "goal": "maximize"}
+                ],
+                "budget": {"experiments": 6},
+                "optimizer": {"initial_points": 2},
+            }
+        )
+    )
     out = tmp_path / "out"
     assert main(["run", camp, "--out", out, "--quiet", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
@@ -120,8 +163,20 @@ def test_olympus_dataset_lab_and_campaign_run_as_they_are(tmp_path, capsys):
     assert main(["devices", root / "examples/olympus/olympus_lab.yaml", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["devices"]
     assert all(r["connected"] and r["simulated"] for r in rows)
-    assert main(["run", root / "examples/olympus/buchwald_a.yaml", "--out", tmp_path / "b",
-                 "--max-experiments", 12, "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                root / "examples/olympus/buchwald_a.yaml",
+                "--out",
+                tmp_path / "b",
+                "--max-experiments",
+                12,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     with Ledger.open(tmp_path / "b") as ledger:
         done = ledger.experiments("done")
         assert len(done) == 12

@@ -83,12 +83,29 @@ class IOCs:
 
     def start(self, key: str, *extra: str, timeout: float = 30.0) -> subprocess.Popen:
         env = {**os.environ, **CA_ENV, "EPICS_CA_SERVER_PORT": str(PORTS[key])}
-        cmd = [sys.executable, "-m", "devices.epics_ioc", "--instrument", INSTRUMENT,
-               "--prefix", PREFIX[key], "--seed", "1", "--noise", "0", "--drift", "0",
-               "--time-scale", "0", "--exit-with-parent", *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "devices.epics_ioc",
+            "--instrument",
+            INSTRUMENT,
+            "--prefix",
+            PREFIX[key],
+            "--seed",
+            "1",
+            "--noise",
+            "0",
+            "--drift",
+            "0",
+            "--time-scale",
+            "0",
+            "--exit-with-parent",
+            *extra,
+        ]
         log = open(self.logdir / f"ioc-{key}.log", "w")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log,
-                                text=True)
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True
+        )
         log.close()
         self.procs[key] = proc
         lines: queue.Queue[str | None] = queue.Queue()
@@ -168,8 +185,12 @@ def repeater() -> Iterator[subprocess.Popen]:
     """A CA repeater on loopback for this module's port: libca registers with it
     (instead of complaining on stderr that it cannot), and it relays the IOCs' beacons."""
     code = "from caproto.sync.repeater import run; run(host='127.0.0.1')"
-    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, **CA_ENV},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env={**os.environ, **CA_ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 15
         while not _udp_port_taken(REPEATER_PORT) and proc.poll() is None:
@@ -254,8 +275,7 @@ def test_device_connects_and_read_agrees_with_describe(reactor):
 
 
 def test_set_moves_the_readback_and_trigger_reads_the_truth(reactor):
-    target = {"residence_time": 8.6, "temperature": 86.0, "equivalents": 2.8,
-              "concentration": 0.9}
+    target = {"residence_time": 8.6, "temperature": 86.0, "equivalents": 2.8, "concentration": 0.9}
     statuses = [getattr(reactor, k).set(v) for k, v in target.items()]
     for st in statuses:
         st.wait(timeout=10)
@@ -291,8 +311,19 @@ def test_guard_reads_the_position_and_limits_are_checked_before_writing(reactor)
 def test_campaign_through_channel_access(reactor_prefix, tmp_path, capsys):
     lab, campaign = _lab_files(tmp_path, reactor_prefix)
     out = tmp_path / "run"
-    code, stdout, err = _cli(capsys, "run", campaign, "--out", out, "--max-experiments", 6,
-                             "--time-scale", 0, "--quiet", "--json")
+    code, stdout, err = _cli(
+        capsys,
+        "run",
+        campaign,
+        "--out",
+        out,
+        "--max-experiments",
+        6,
+        "--time-scale",
+        0,
+        "--quiet",
+        "--json",
+    )
     assert code == 0, err
     payload = json.loads(stdout)
     assert payload["counts"]["done"] == 6, payload

@@ -16,7 +16,9 @@ def reactor():
 
 
 def test_check_refuses_outside_limits_and_forbidden_regions():
-    env = SafetyEnvelope({"r.t": Limit(30, 140, forbidden=((99, 101),)), "r.s": Limit(choices=("a", "b"))})
+    env = SafetyEnvelope(
+        {"r.t": Limit(30, 140, forbidden=((99, 101),)), "r.s": Limit(choices=("a", "b"))}
+    )
     assert env.check({"r.t": 50, "r.s": "a"}) == []
     assert "outside the hard limits [30, 140]" in env.check({"r.t": 150})[0]
     assert "forbidden region [99, 101]" in env.check({"r.t": 100})[0]
@@ -30,7 +32,7 @@ def test_path_respects_max_step_on_every_axis():
     path = env.path({"a": 95, "b": 0}, {"a": 10, "b": 50})
     assert path[-1] == {"a": 95, "b": 0}
     a = [10] + [p["a"] for p in path]
-    assert all(abs(y - x) <= 10 + 1e-9 for x, y in zip(a, a[1:]))
+    assert all(abs(y - x) <= 10 + 1e-9 for x, y in zip(a, a[1:], strict=False))
     assert len(path) == 9
     assert env.path({"a": 15}, {"a": 10}) == [{"a": 15}]
 

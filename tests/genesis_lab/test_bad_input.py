@@ -3,11 +3,9 @@ field and the fix, no traceback, and nothing already recorded is lost."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 
 from genesis_lab.cli import main
 from tests.conftest import edit_yaml
@@ -153,8 +151,12 @@ def test_bad_lab_file(case, examples, tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "content, needle",
-    [("", "is empty"), ("name: [unclosed\n", "not valid YAML at line"), ("- a\n- b\n", "mapping"),
-     ("\x00\xff", "not valid YAML")],
+    [
+        ("", "is empty"),
+        ("name: [unclosed\n", "not valid YAML at line"),
+        ("- a\n- b\n", "mapping"),
+        ("\x00\xff", "not valid YAML"),
+    ],
 )
 def test_unreadable_campaign_and_lab_files(content, needle, examples, tmp_path, capsys):
     for target in (_campaign(examples), _lab(examples)):
@@ -185,8 +187,18 @@ def test_bad_arguments(argv, needle, capsys):
 
 def test_existing_campaign_is_never_overwritten(examples, tmp_path, capsys):
     out = tmp_path / "camp"
-    code, _, err = run_cli(capsys, "run", _campaign(examples), "--out", out,
-                           "--max-experiments", 2, "--time-scale", 0, "--quiet")
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        _campaign(examples),
+        "--out",
+        out,
+        "--max-experiments",
+        2,
+        "--time-scale",
+        0,
+        "--quiet",
+    )
     assert code == 0, err
     before = (out / "ledger.sqlite").read_bytes()
     code, _, err = run_cli(capsys, "run", _campaign(examples), "--out", out, "--time-scale", 0)
@@ -211,7 +223,14 @@ def test_foreign_and_corrupt_directories(tmp_path, capsys):
         assert code == 2 and "corrupt" in err and "Traceback" not in err, err
     assert (corrupt / "ledger.sqlite").read_bytes() == saved
     # a store in a non-empty foreign folder is refused too
-    code, _, err = run_cli(capsys, "run", Path(__file__).parents[2] / "examples" /
-                           "reactor_campaign.yaml", "--out", foreign, "--time-scale", 0)
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        Path(__file__).parents[2] / "examples" / "reactor_campaign.yaml",
+        "--out",
+        foreign,
+        "--time-scale",
+        0,
+    )
     assert code == 2 and "not an empty directory" in err
     assert sorted(p.name for p in foreign.iterdir()) == ["cat.jpg"]

@@ -23,8 +23,22 @@ OPTIMUM = FlowReactor.optimum("yield_pct", "maximize")[1]
 
 def true_best_yield(campaign, seed, tmp_path, capsys) -> float:
     out_dir = tmp_path / f"{campaign.stem}-{seed}"
-    code = main(["run", str(campaign), "--out", str(out_dir), "--seed", str(seed),
-                 "--max-experiments", str(BUDGET), "--time-scale", "0", "--quiet", "--json"])
+    code = main(
+        [
+            "run",
+            str(campaign),
+            "--out",
+            str(out_dir),
+            "--seed",
+            str(seed),
+            "--max-experiments",
+            str(BUDGET),
+            "--time-scale",
+            "0",
+            "--quiet",
+            "--json",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     best = json.loads(out)["best"]["parameters"]
@@ -38,9 +52,11 @@ def test_bo_beats_random_on_the_reactor(examples, tmp_path, capsys):
     med_bo, med_rnd = statistics.median(bo), statistics.median(rnd)
     regret_bo, regret_rnd = OPTIMUM - med_bo, OPTIMUM - med_rnd
     wins = sum(b > r for b, r in zip(bo, rnd, strict=True))
-    print(f"\ntrue yield of the reported best after {BUDGET} experiments, median over "
-          f"{len(SEEDS)} seeds (optimum {OPTIMUM:.2f}%): BO {med_bo:.2f}% (regret {regret_bo:.2f}),"
-          f" random {med_rnd:.2f}% (regret {regret_rnd:.2f}); BO better in {wins}/{len(SEEDS)}")
+    print(
+        f"\ntrue yield of the reported best after {BUDGET} experiments, median over "
+        f"{len(SEEDS)} seeds (optimum {OPTIMUM:.2f}%): BO {med_bo:.2f}% (regret {regret_bo:.2f}),"
+        f" random {med_rnd:.2f}% (regret {regret_rnd:.2f}); BO better in {wins}/{len(SEEDS)}"
+    )
     assert med_bo > med_rnd + 0.8, (bo, rnd)
     assert regret_bo < 0.6 * regret_rnd, (bo, rnd)
     assert wins >= 0.65 * len(SEEDS), (bo, rnd)

@@ -21,8 +21,17 @@ def run_cli(capsys, *argv):
 @pytest.fixture
 def finished(examples, tmp_path, capsys):
     out = tmp_path / "campaign"
-    code, stdout, err = run_cli(capsys, "run", examples / "reactor_campaign.yaml", "--out", out,
-                                "--max-experiments", 12, "--time-scale", 0)
+    code, stdout, err = run_cli(
+        capsys,
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--max-experiments",
+        12,
+        "--time-scale",
+        0,
+    )
     assert code == 0, err
     return out, stdout, err
 
@@ -30,7 +39,8 @@ def finished(examples, tmp_path, capsys):
 def test_run_prints_the_best_experiment_and_counts(finished):
     out, stdout, err = finished
     assert "best: experiment" in stdout and "yield =" in stdout
-    assert "12 completed of 12" in stdout
+    assert "12 completed of 12 + 3 confirmation replicates" in stdout
+    assert "confirmed: yield =" in stdout and "95% CI" in stdout
     assert "budget of 12 experiments reached" in stdout
     assert "Traceback" not in err
 
@@ -39,8 +49,9 @@ def test_ledger_has_one_row_per_experiment_with_documents(finished):
     out, _, _ = finished
     with Ledger.open(out) as ledger:
         exps = ledger.experiments()
-        assert [e.status for e in exps] == ["done"] * 12
-        assert [e.origin for e in exps] == ["initial"] * 8 + ["model"] * 4
+        assert [e.status for e in exps] == ["done"] * 15
+        # 8 Sobol points, 4 model proposals, then 3 replicates confirming the best
+        assert [e.origin for e in exps] == ["initial"] * 8 + ["model"] * 4 + ["confirm"] * 3
         for e in exps:
             assert e.run_uid and -5 <= e.objectives["yield"] <= 105  # noisy HPLC
             assert e.readings["reactor_yield_pct"] == e.objectives["yield"]
@@ -70,7 +81,8 @@ def test_status_json_and_csv_agree_with_the_ledger(finished, tmp_path, capsys):
     done = [e for e in exps if e.status == "done"]
     best = max(done, key=lambda e: e.objectives["yield"])
     assert status["campaign"] == "reactor-yield"
-    assert status["counts"]["done"] == len(done) == 12
+    assert status["counts"]["done"] == len(done) == 15
+    assert status["counts"]["completed"] == 12  # the 3 replicates do not use the budget
     assert status["counts"]["failed"] == 0
     assert status["best"]["experiment"] == best.id
     assert status["best"]["parameters"] == best.parameters
@@ -107,15 +119,27 @@ def test_python_dash_m_entry_point(examples, tmp_path):
     import subprocess
     import sys
 
-    res = subprocess.run([sys.executable, "-m", "genesis_lab", "status", str(tmp_path / "nope")],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "genesis_lab", "status", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 2 and "does not exist" in res.stderr
 
 
 def test_manual_experiments_are_run_and_learned(finished, capsys):
     out, _, _ = finished
-    args = ["--param", "residence_time=8.6", "--param", "temperature=86",
-            "--param", "equivalents=2.8", "--param", "concentration=1.0"]
+    args = [
+        "--param",
+        "residence_time=8.6",
+        "--param",
+        "temperature=86",
+        "--param",
+        "equivalents=2.8",
+        "--param",
+        "concentration=1.0",
+    ]
     code, stdout, _ = run_cli(capsys, "suggest", out, *args)
     assert code == 0 and "queued" in stdout
     code, stdout, _ = run_cli(capsys, "suggest", out, *args, "--result", "yield=91.5", "--json")
@@ -144,3 +168,30 @@ def test_manual_experiments_are_run_and_learned(finished, capsys):
     learned = [o.parameters for o in runner.agent.observations]
     assert manual[0].parameters in learned and manual[1].parameters in learned
     assert runner.agent.n_suggested == 12  # manual ones do not shift the agent's proposals
+
+
+def test_batches_are_recorded_ahead_and_confirmation_replicates_the_best(examples, tmp_path,
+                                                                         capsys):
+    from tests.conftest import edit_yaml
+
+    edit_yaml(examples / "reactor_campaign.yaml", lambda d: d["optimizer"].update(batch_size=3))
+    out = tmp_path / "batch"
+    code, stdout, _ = run_cli(capsys, "run", examples / "reactor_campaign.yaml", "--out", out,
+                              "--max-experiments", 14, "--time-scale", 0, "--quiet", "--json")
+    assert code == 0
+    status = json.loads(stdout)
+    with Ledger.open(out) as ledger:
+        exps = ledger.experiments()
+    model = [e for e in exps if e.origin == "model"]
+    sizes = {e.provenance["batch"]["size"] for e in model}
+    assert sizes <= {1, 2, 3} and 3 in sizes
+    params = [tuple(e.parameters.values()) for e in exps if e.origin != "confirm"]
+    assert len(set(params)) == len(params) == 14
+    # the confirmation stage: 3 replicates of the best, with a confidence interval
+    reps = [e for e in exps if e.origin == "confirm"]
+    c = status["confirmation"]
+    assert len(reps) == 3 and all(r.parameters == status["best"]["parameters"] for r in reps)
+    assert c["experiment"] == status["best"]["experiment"]
+    assert c["ci"][0] <= c["mean"] <= c["ci"][1]
+    assert c["mean"] == pytest.approx(sum(r.objectives["yield"] for r in reps) / 3)
+    assert status["counts"]["completed"] == 14 and status["counts"]["confirmation_replicates"] == 3

@@ -15,8 +15,25 @@ from tests.conftest import edit_yaml
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_mixture_and_inequality_hold_for_every_proposal(examples, tmp_path, capsys, seed):
     out = tmp_path / f"el{seed}"
-    assert main(["run", examples / "electrolyte_campaign.yaml", "--out", out, "--seed", seed,
-                 "--max-experiments", 15, "--time-scale", 0, "--quiet", "--json"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                examples / "electrolyte_campaign.yaml",
+                "--out",
+                out,
+                "--seed",
+                seed,
+                "--max-experiments",
+                15,
+                "--time-scale",
+                0,
+                "--quiet",
+                "--json",
+            ]
+        )
+        == 0
+    )
     best = json.loads(capsys.readouterr().out)["best"]
     with Ledger.open(out) as ledger:
         exps = ledger.experiments()
@@ -43,8 +60,10 @@ def test_mixture_and_inequality_hold_for_every_proposal(examples, tmp_path, caps
         (lambda d: d["constraints"][0]["terms"].update(frac_xx=1), "unknown parameter 'frac_xx'"),
         (lambda d: d["optimizer"].update(model="RF"), "linear input constraints need model: GP"),
         (lambda d: d["constraints"][0].pop("equals"), "give equals:"),
-        (lambda d: d["constraints"][2].update(expression="electrolyte.colour"),
-         "unknown reading 'electrolyte.colour'"),
+        (
+            lambda d: d["constraints"][2].update(expression="electrolyte.colour"),
+            "unknown reading 'electrolyte.colour'",
+        ),
         (lambda d: d["constraints"][0].update(kind="quadratic"), "quadratic"),
     ],
 )

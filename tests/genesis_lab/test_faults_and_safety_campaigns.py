@@ -12,11 +12,25 @@ from tests.conftest import edit_yaml
 
 
 def test_campaign_with_20_percent_faults_completes_its_budget(examples, tmp_path, capsys):
-    edit_yaml(examples / "sim_lab.yaml",
-              lambda d: d["devices"]["reactor"]["kwargs"].update(faults={"rate": 0.2, "seed": 3}))
+    edit_yaml(
+        examples / "sim_lab.yaml",
+        lambda d: d["devices"]["reactor"]["kwargs"].update(faults={"rate": 0.2, "seed": 3}),
+    )
     out = tmp_path / "faulty"
-    code = main(["run", examples / "reactor_campaign.yaml", "--out", out, "--max-experiments", 30,
-                 "--time-scale", 0, "--quiet", "--json"])
+    code = main(
+        [
+            "run",
+            examples / "reactor_campaign.yaml",
+            "--out",
+            out,
+            "--max-experiments",
+            30,
+            "--time-scale",
+            0,
+            "--quiet",
+            "--json",
+        ]
+    )
     payload = json.loads(capsys.readouterr().out)
     assert code == 0
     with Ledger.open(out) as ledger:
@@ -41,11 +55,26 @@ def test_campaign_with_20_percent_faults_completes_its_budget(examples, tmp_path
 
 def test_refused_proposal_is_recorded_and_moves_nothing(examples, tmp_path, capsys):
     # a forbidden temperature band the optimizer does not know about
-    edit_yaml(examples / "sim_lab.yaml", lambda d: d["devices"]["reactor"]["limits"].update(
-        temperature={"min": 30, "max": 140, "forbidden": [[70, 100]]}))
+    edit_yaml(
+        examples / "sim_lab.yaml",
+        lambda d: d["devices"]["reactor"]["limits"].update(
+            temperature={"min": 30, "max": 140, "forbidden": [[70, 100]]}
+        ),
+    )
     out = tmp_path / "refusals"
-    code = main(["run", examples / "reactor_campaign.yaml", "--out", out, "--max-experiments", 10,
-                 "--time-scale", 0, "--quiet"])
+    code = main(
+        [
+            "run",
+            examples / "reactor_campaign.yaml",
+            "--out",
+            out,
+            "--max-experiments",
+            10,
+            "--time-scale",
+            0,
+            "--quiet",
+        ]
+    )
     assert code == 0
     with Ledger.open(out) as ledger:
         exps = ledger.experiments()
@@ -61,11 +90,29 @@ def test_refused_proposal_is_recorded_and_moves_nothing(examples, tmp_path, caps
 
 
 def test_max_step_moves_in_waypoints(examples, tmp_path):
-    edit_yaml(examples / "sim_lab.yaml", lambda d: d["devices"]["reactor"]["limits"].update(
-        temperature={"min": 30, "max": 140, "max_step": 10}))
+    edit_yaml(
+        examples / "sim_lab.yaml",
+        lambda d: d["devices"]["reactor"]["limits"].update(
+            temperature={"min": 30, "max": 140, "max_step": 10}
+        ),
+    )
     out = tmp_path / "steps"
-    assert main(["run", examples / "reactor_campaign.yaml", "--out", out, "--max-experiments", 4,
-                 "--time-scale", 0, "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                examples / "reactor_campaign.yaml",
+                "--out",
+                out,
+                "--max-experiments",
+                4,
+                "--time-scale",
+                0,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     with Ledger.open(out) as ledger:
         assert ledger.counts()["done"] == 4
         e = ledger.experiment(1)

@@ -33,10 +33,27 @@ def test_non_dominated_and_hypervolume_on_known_fronts():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_pareto_campaign_reports_a_non_dominated_set_and_growing_hypervolume(
-        examples, tmp_path, capsys, seed):
+    examples, tmp_path, capsys, seed
+):
     out = tmp_path / f"mo{seed}"
-    assert main(["run", examples / "reactor_pareto.yaml", "--out", out, "--seed", seed,
-                 "--max-experiments", 20, "--time-scale", 0, "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                examples / "reactor_pareto.yaml",
+                "--out",
+                out,
+                "--seed",
+                seed,
+                "--max-experiments",
+                20,
+                "--time-scale",
+                0,
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["status", out, "--json"]) == 0
     status = json.loads(capsys.readouterr().out)

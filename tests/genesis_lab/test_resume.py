@@ -23,8 +23,13 @@ pytestmark = pytest.mark.system
 
 def cli(*argv: object) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "genesis_lab", *map(str, argv)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "genesis_lab", *map(str, argv)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def wait_for(predicate, timeout: float = 60.0, every: float = 0.02):
@@ -56,8 +61,16 @@ def proposals(out: Path) -> list[dict]:
 def test_ctrl_c_during_a_move_leaves_a_consistent_resumable_campaign(examples, tmp_path):
     out = tmp_path / "c"
     # at time scale 0.2 the first move (temperature 60 -> 111 degC at 2 degC/s) takes ~5 s
-    proc = cli("run", examples / "reactor_campaign.yaml", "--out", out,
-               "--max-experiments", 3, "--time-scale", 0.2)
+    proc = cli(
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--max-experiments",
+        3,
+        "--time-scale",
+        0.2,
+    )
     wait_for(lambda: status_of(out, 1) == "running")
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
@@ -86,11 +99,33 @@ def test_ctrl_c_during_a_move_leaves_a_consistent_resumable_campaign(examples, t
 
 def test_resume_gives_the_same_proposals_as_an_uninterrupted_run(examples, tmp_path):
     straight = tmp_path / "straight"
-    assert main(["run", str(examples / "reactor_campaign.yaml"), "--out", str(straight),
-                 "--max-experiments", 12, "--time-scale", "0", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(examples / "reactor_campaign.yaml"),
+                "--out",
+                str(straight),
+                "--max-experiments",
+                12,
+                "--time-scale",
+                "0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     broken = tmp_path / "broken"
-    proc = cli("run", examples / "reactor_campaign.yaml", "--out", broken,
-               "--max-experiments", 12, "--time-scale", 0.002)
+    proc = cli(
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        broken,
+        "--max-experiments",
+        12,
+        "--time-scale",
+        0.002,
+    )
     wait_for(lambda: status_of(broken, 10) == "running", timeout=120)
     proc.kill()
     proc.communicate(timeout=30)
@@ -107,8 +142,17 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(examples, t
         if Ledger.is_campaign(out):
             proc = cli("resume", out, "--time-scale", 0.0003, "--quiet")
         else:
-            proc = cli("run", examples / "reactor_campaign.yaml", "--out", out,
-                       "--max-experiments", budget, "--time-scale", 0.0003, "--quiet")
+            proc = cli(
+                "run",
+                examples / "reactor_campaign.yaml",
+                "--out",
+                out,
+                "--max-experiments",
+                budget,
+                "--time-scale",
+                0.0003,
+                "--quiet",
+            )
         if kills < 15:
             try:
                 proc.wait(timeout=rng.uniform(0.5, 3.0))
@@ -151,8 +195,17 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(examples, t
 
 def test_readers_never_block_a_running_campaign(examples, tmp_path, capsys):
     out = tmp_path / "busy"
-    proc = cli("run", examples / "reactor_campaign.yaml", "--out", out,
-               "--max-experiments", 15, "--time-scale", 0.001, "--quiet")
+    proc = cli(
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--max-experiments",
+        15,
+        "--time-scale",
+        0.001,
+        "--quiet",
+    )
     wait_for(lambda: Ledger.is_campaign(out) and status_of(out, 2) is not None, timeout=60)
     seen, reads = [], 0
     while proc.poll() is None:
@@ -174,8 +227,22 @@ def test_stored_documents_replay_through_any_callback(examples, tmp_path, capsys
     from bluesky.callbacks import CallbackBase
 
     out = tmp_path / "r"
-    assert main(["run", str(examples / "reactor_campaign.yaml"), "--out", str(out),
-                 "--max-experiments", 3, "--time-scale", "0", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(examples / "reactor_campaign.yaml"),
+                "--out",
+                str(out),
+                "--max-experiments",
+                3,
+                "--time-scale",
+                "0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
 
     class Yields(CallbackBase):
         def __init__(self):

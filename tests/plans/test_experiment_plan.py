@@ -20,8 +20,10 @@ def det(motor):
 
 
 def _strip(msgs):
-    return [(m.command, m.obj, m.args, {k: v for k, v in m.kwargs.items() if k != "group"})
-            for m in msgs]
+    return [
+        (m.command, m.obj, m.args, {k: v for k, v in m.kwargs.items() if k != "group"})
+        for m in msgs
+    ]
 
 
 def test_messages_move_together_then_trigger_and_read_in_one_run(motor, det):
@@ -59,9 +61,12 @@ def test_refuses_objects_that_do_not_conform(det):
 def test_one_run_with_the_proposal_in_the_start_document(motor, det):
     RE = RunEngine({}, context_managers=[])
     docs = []
-    RE(experiment({motor: 0.25}, [det], md={"campaign": "c", "experiment": 1,
-                                            "proposal": {"x": 0.25}}),
-       lambda n, d: docs.append((n, d)))
+    RE(
+        experiment(
+            {motor: 0.25}, [det], md={"campaign": "c", "experiment": 1, "proposal": {"x": 0.25}}
+        ),
+        lambda n, d: docs.append((n, d)),
+    )
     names = [n for n, _ in docs]
     assert names.count("start") == 1 and names.count("stop") == 1
     assert names.count("event") == 1

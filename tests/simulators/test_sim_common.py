@@ -94,7 +94,11 @@ def test_noise_level_matches_declaration(sim_cls):
 
 
 def test_drift_is_slow_deterministic_and_scaled(sim_cls):
-    sims = [sim_cls(seed=2, noise=0.0), sim_cls(seed=2, noise=0.0), sim_cls(seed=2, noise=0.0, drift=0.0)]
+    sims = [
+        sim_cls(seed=2, noise=0.0),
+        sim_cls(seed=2, noise=0.0),
+        sim_cls(seed=2, noise=0.0, drift=0.0),
+    ]
     first = [s.measure() for s in sims]
     for s in sims:
         s.clock.advance(2 * 3600.0)
@@ -109,7 +113,9 @@ def test_drift_is_slow_deterministic_and_scaled(sim_cls):
             assert later[0][name] == pytest.approx(
                 min(truth[name] + offset[name], out.saturation), rel=1e-12, abs=1e-12
             )
-            assert abs(offset[name]) < 3 * 2 * out.drift  # at most ~1.5 x drift per hour, over 2 hours
+            assert (
+                abs(offset[name]) < 3 * 2 * out.drift
+            )  # at most ~1.5 x drift per hour, over 2 hours
     other = sim_cls(seed=9, noise=0.0)
     other.clock.advance(2 * 3600.0 + 2 * sim_cls.MEASUREMENT_TIME)
     assert other.drift_offset() != sims[0].drift_offset()
@@ -257,7 +263,14 @@ def test_fault_kinds_manifest(sim_cls):
     from simulators import InstrumentDisconnected, InstrumentFault, InstrumentTimeout
 
     name, inp = next(iter(sim_cls.INPUTS.items()))
-    at = {0: "set_error", 1: "timeout", 2: "trigger_error", 3: "nan", 4: "saturate", 5: "disconnect"}
+    at = {
+        0: "set_error",
+        1: "timeout",
+        2: "trigger_error",
+        3: "nan",
+        4: "saturate",
+        5: "disconnect",
+    }
     assert set(at.values()) == set(FAULT_KINDS)
     sim = sim_cls(noise=0.0, drift=0.0, faults={"at": at, "timeout_after": 42.0})
 

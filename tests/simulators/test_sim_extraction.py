@@ -56,7 +56,10 @@ def test_optima_and_purity_recovery_tradeoff():
     xp, purity = RareEarthExtraction.optimum("purity_pct", "maximize")
     at_purity = sim.truth(**xp)
     at_se = sim.truth(**x)
-    assert purity > at_se["purity_pct"] + 20 and at_purity["extraction_pct"] < at_se["extraction_pct"] - 50
+    assert (
+        purity > at_se["purity_pct"] + 20
+        and at_purity["extraction_pct"] < at_se["extraction_pct"] - 50
+    )
 
 
 def test_two_consumables():
@@ -68,4 +71,7 @@ def test_two_consumables():
     assert 2000.0 - left["extractant"] == pytest.approx(10.0 * 2.0 * 0.9 / 3.0)
     assert 5000.0 - left["feed"] == pytest.approx(10.0)
     sim.refill("feed")
-    assert sim.consumables()["feed"] == 5000.0 and sim.consumables()["extractant"] == left["extractant"]
+    assert (
+        sim.consumables()["feed"] == 5000.0
+        and sim.consumables()["extractant"] == left["extractant"]
+    )

@@ -15,16 +15,24 @@ from simulators import (
 
 
 def test_exception_hierarchy():
-    assert issubclass(InstrumentTimeout, InstrumentFault) and issubclass(InstrumentTimeout, TimeoutError)
-    assert issubclass(InstrumentDisconnected, InstrumentFault) and issubclass(InstrumentDisconnected, ConnectionError)
+    assert issubclass(InstrumentTimeout, InstrumentFault) and issubclass(
+        InstrumentTimeout, TimeoutError
+    )
+    assert issubclass(InstrumentDisconnected, InstrumentFault) and issubclass(
+        InstrumentDisconnected, ConnectionError
+    )
     assert not InstrumentFault("x").retryable and InstrumentTimeout("x").retryable
-    assert InstrumentDisconnected("x").retryable and InstrumentDisconnected("x").kind == "disconnect"
+    assert (
+        InstrumentDisconnected("x").retryable and InstrumentDisconnected("x").kind == "disconnect"
+    )
     assert InstrumentFault("x", kind="set_error", retryable=True).retryable
     assert FAULT_KINDS == ("timeout", "set_error", "trigger_error", "nan", "saturate", "disconnect")
 
 
 def test_from_dict_validation():
-    plan = FaultPlan.from_dict({"rate": 0.1, "kinds": ["nan", "timeout"], "at": {"3": "saturate"}, "seed": 4})
+    plan = FaultPlan.from_dict(
+        {"rate": 0.1, "kinds": ["nan", "timeout"], "at": {"3": "saturate"}, "seed": 4}
+    )
     assert plan.kinds == ("nan", "timeout") and plan.at == {3: "saturate"} and plan.seed == 4
     assert FaultPlan.from_dict(None) == FaultPlan()
     with pytest.raises(ValueError) as err:
@@ -46,8 +54,13 @@ def test_draw_is_a_pure_function():
     backward = [plan.draw(i, a) for i in reversed(range(50)) for a in reversed(range(3))]
     assert forward == list(reversed(backward))
     assert plan.draw(2, 0) == "nan"  # `at` fires on the first attempt only
-    assert [plan.draw(2, a) for a in range(1, 4)] == [FaultPlan(rate=0.3, seed=9).draw(2, a) for a in range(1, 4)]
-    assert FaultPlan(rate=0.0).draw(5) is None and FaultPlan(rate=1.0, kinds=("nan",)).draw(5, 7) == "nan"
+    assert [plan.draw(2, a) for a in range(1, 4)] == [
+        FaultPlan(rate=0.3, seed=9).draw(2, a) for a in range(1, 4)
+    ]
+    assert (
+        FaultPlan(rate=0.0).draw(5) is None
+        and FaultPlan(rate=1.0, kinds=("nan",)).draw(5, 7) == "nan"
+    )
     draws = [FaultPlan(rate=0.2, seed=1).draw(i) for i in range(5000)]
     assert 0.18 < sum(d is not None for d in draws) / 5000 < 0.22
     assert {d for d in draws if d} == set(FAULT_KINDS)

@@ -17,10 +17,17 @@ def reference(tau, temp_c, eq, conc):
 
     def rhs(_t, y):
         a, b, p, s, w = y
-        r1, r2, r3, r5 = k["k1"] * a * b, k["k2"] * p * b * b, (k["k3"] + k["k4"]) * p, k["k5"] * a * w
+        r1, r2, r3, r5 = (
+            k["k1"] * a * b,
+            k["k2"] * p * b * b,
+            (k["k3"] + k["k4"]) * p,
+            k["k5"] * a * w,
+        )
         return [-r1 - r5, -rx.NU_B * (r1 + r2), r1 - r2 - r3, r2, -r5]
 
-    sol = solve_ivp(rhs, [0, tau], [conc, eq * conc, 0, 0, rx.WATER0], method="Radau", rtol=1e-10, atol=1e-13)
+    sol = solve_ivp(
+        rhs, [0, tau], [conc, eq * conc, 0, 0, rx.WATER0], method="Radau", rtol=1e-10, atol=1e-13
+    )
     a, b, p, s, _ = sol.y[:, -1]
     return {"A": a, "B": b, "P": p, "S": s}
 
@@ -88,7 +95,9 @@ def test_reagent_b_consumption_follows_flow_times_time():
     used = before - sim.consumables()["reagent_b"]
     stream_ml = rx.VOLUMES_PER_EXPERIMENT * rx.REACTOR_VOLUME_ML
     assert used == pytest.approx(stream_ml * 4.0 * 1.0 / rx.NEAT_B_MOLARITY)
-    default_runs = FlowReactor.CONSUMABLES["reagent_b"][1] / FlowReactor()._consumption()["reagent_b"]
+    default_runs = (
+        FlowReactor.CONSUMABLES["reagent_b"][1] / FlowReactor()._consumption()["reagent_b"]
+    )
     assert 450 <= default_runs <= 600
 
 

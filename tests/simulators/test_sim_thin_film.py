@@ -31,9 +31,9 @@ def test_resistivity_size_effects(sim):
     assert np.all(out["resistivity"] > tf.RHO0)  # never below bulk copper
     assert np.all(out["roughness"] > 0)
     # thicker continuous films conduct better (surface + grain-boundary scattering)
-    rho_t = sim.truth(power=300.0, pressure=4.0, substrate_temperature=200.0, time=np.linspace(30, 600, 8))[
-        "resistivity"
-    ]
+    rho_t = sim.truth(
+        power=300.0, pressure=4.0, substrate_temperature=200.0, time=np.linspace(30, 600, 8)
+    )["resistivity"]
     assert np.all(np.diff(rho_t) < 0)
     # Mayadas-Shatzkes: small grains -> large resistivity
     assert tf._ms_factor(np.array([0.01]))[0] == pytest.approx(1 - 1.5 * 0.01, abs=1e-3)

@@ -29,14 +29,21 @@ def test_optimum_finds_hidden_position(seed):
     assert x["x"] == pytest.approx(h["x0"], abs=1e-3)
     assert x["theta"] == pytest.approx(h["theta0"], abs=1e-4)
     assert x["y"] == pytest.approx(best_y(h), abs=1e-3)
-    assert best == pytest.approx(sim.truth(x=h["x0"], y=best_y(h), theta=h["theta0"])["intensity"], rel=1e-9)
+    assert best == pytest.approx(
+        sim.truth(x=h["x0"], y=best_y(h), theta=h["theta0"])["intensity"], rel=1e-9
+    )
     assert XraySampleAlignment.optimum("intensity", "maximize", seed=seed) == (x, best)
     assert sim.truth()["intensity"] < 0.01 * best  # not aligned at the default point
 
 
 def test_class_optimum_defaults_to_seed_zero():
-    assert XraySampleAlignment.optimum("intensity") == XraySampleAlignment(seed=0).optimum("intensity")
-    assert XraySampleAlignment.optimum("intensity")[0] != XraySampleAlignment(seed=1).optimum("intensity")[0]
+    assert XraySampleAlignment.optimum("intensity") == XraySampleAlignment(seed=0).optimum(
+        "intensity"
+    )
+    assert (
+        XraySampleAlignment.optimum("intensity")[0]
+        != XraySampleAlignment(seed=1).optimum("intensity")[0]
+    )
 
 
 def test_rocking_curve_width_and_transmission():
@@ -45,7 +52,10 @@ def test_rocking_curve_width_and_transmission():
     at = dict(x=h["x0"], y=best_y(h))
     peak = sim.truth(theta=h["theta0"], **at)["intensity"] - xray.BACKGROUND
     for sign in (-1, 1):
-        half = sim.truth(theta=h["theta0"] + sign * xray.ROCKING_FWHM / 2, **at)["intensity"] - xray.BACKGROUND
+        half = (
+            sim.truth(theta=h["theta0"] + sign * xray.ROCKING_FWHM / 2, **at)["intensity"]
+            - xray.BACKGROUND
+        )
         assert half / peak == pytest.approx(0.5, abs=0.01)
     assert sim.truth(theta=h["theta0"], **at)["transmission"] < 0.6
     assert sim.truth(x=h["x0"] + 4.0)["transmission"] == pytest.approx(1.0)

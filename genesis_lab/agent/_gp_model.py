@@ -115,7 +115,51 @@ def _chol(K: np.ndarray) -> np.ndarray:
     return L
 
 
-# --------------------------------------------------------------------------- hyperparameter fit
+class KernelSpec:
+    """Structure of the kernel over the d input columns.
+
+    ``tie`` (d,) gives the lengthscale index of each column (None: one lengthscale per column);
+    columns sharing an index form a *group* (e.g. the one-hot block of a categorical parameter, so
+    that a group contributes ``2 / l^2`` to r^2 when two points differ in that parameter).
+    ``additive``: the kernel is ``s2 * ((1 - w) k(r) + w/p sum_g k(r_g))`` (an interaction term on
+    all p groups plus first-order main effects, one per group, sharing the lengthscales), with
+    ``w = sigmoid(u)`` and ``u`` an extra hyperparameter at the end of theta.
+
+    theta = [log l_1..l_p, log s2, log sn2] (+ [u] when additive).
+    """
+
+    def __init__(self, d: int, tie: np.ndarray | None = None, additive: bool = False):
+        self.d = int(d)
+        self.tie = None if tie is None else np.asarray(tie, int)
+        self.p = self.d if self.tie is None else int(self.tie.max()) + 1
+        self.additive = bool(additive)
+        self.n_theta = self.p + 2 + int(self.additive)
+        if self.tie is None:
+            self.cols = [np.array([j]) for j in range(self.d)]
+        else:
+            self.cols = [np.flatnonzero(self.tie == g) for g in range(self.p)]
+
+    def tie_matrix(self) -> np.ndarray:
+        """(d, p) 0/1 matrix mapping input columns to their lengthscale index."""
+        M = np.zeros((self.d, self.p))
+        for g, c in enumerate(self.cols):
+            M[c, g] = 1.0
+        return M
+
+    def lengthscales(self, theta: np.ndarray) -> np.ndarray:
+        """Per-column lengthscales (d,)."""
+        ls = np.exp(theta[: self.p])
+        return ls if self.tie is None else ls[self.tie]
+
+    def weight(self, theta: np.ndarray) -> float:
+        """Additive weight w in (0, 1) (0 when not additive)."""
+        if not self.additive:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(-float(theta[self.p + 2])))
+
+
+def additive_bounds() -> tuple[float, float]:
+    return (-8.0, 8.0)
 
 
 class MarginalLikelihood:
@@ -125,19 +169,20 @@ class MarginalLikelihood:
         self,
         X: np.ndarray,
         y: np.ndarray,
-        priors: tuple[Prior, Prior, Prior],
+        priors: tuple[Prior, ...],
         gls_mean: bool = False,
-        tie: np.ndarray | None = None,
+        spec: KernelSpec | None = None,
     ):
         n, d = X.shape
+        self.spec = spec if spec is not None else KernelSpec(d)
         self.gls_mean = gls_mean
         self.y = y
         diff = X[:, None, :] - X[None, :, :]
         D2 = (diff * diff).reshape(n * n, d)  # raw squared differences per dimension
-        if tie is not None:  # sum the squared differences of the columns sharing a lengthscale
-            D2 = D2 @ tie_matrix(tie)
+        if self.spec.tie is not None:  # sum the squared differences of columns sharing a scale
+            D2 = D2 @ self.spec.tie_matrix()
         self.D2 = D2
-        self.n, self.d = n, D2.shape[1]  # d = number of lengthscales
+        self.n, self.d = n, self.spec.p  # d = number of lengthscales
         self.priors = priors
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -146,8 +191,17 @@ class MarginalLikelihood:
         s2 = math.exp(theta[d])
         sn2 = math.exp(theta[d + 1])
         inv_l2 = 1.0 / (ls * ls)
-        r2 = (self.D2 @ inv_l2).reshape(n, n)
-        Kf, G = _matern_from_r2(r2, s2)
+        additive = self.spec.additive
+        if additive:
+            w = self.spec.weight(theta)
+            R2 = self.D2 * inv_l2  # (n*n, p) per-group scaled squared distances
+            Mg, Gg = _matern_from_r2(R2, 1.0)
+            Ma, Ga = _matern_from_r2(R2.sum(1), 1.0)
+            Kbase = ((1.0 - w) * Ma + (w / d) * Mg.sum(1)).reshape(n, n)
+            Kf = s2 * Kbase
+        else:
+            r2 = (self.D2 @ inv_l2).reshape(n, n)
+            Kf, G = _matern_from_r2(r2, s2)
         K = Kf.copy()
         K[np.diag_indices(n)] += sn2 + JITTER
         L, info = lapack.dpotrf(K, lower=1, clean=1, overwrite_a=0)
@@ -162,8 +216,15 @@ class MarginalLikelihood:
         alpha = Kinv @ resid
         nll = 0.5 * float(resid @ alpha) + float(np.sum(np.log(np.diag(L)))) + 0.5 * n * LOG2PI
         W = Kinv - np.outer(alpha, alpha)  # d nll = 0.5 tr(W dK)
-        grad = np.empty(d + 2)
-        grad[:d] = 0.5 * ((W * G).ravel() @ self.D2) * inv_l2
+        grad = np.empty(len(theta))
+        if additive:
+            Wr = W.ravel()
+            gl = (1.0 - w) * ((Wr * Ga) @ self.D2) + (w / d) * np.sum((Wr[:, None] * Gg) * self.D2, 0)
+            grad[:d] = 0.5 * s2 * gl * inv_l2
+            dK_du = s2 * w * (1.0 - w) * (Mg.sum(1) / d - Ma)
+            grad[d + 2] = 0.5 * float(Wr @ dK_du)
+        else:
+            grad[:d] = 0.5 * ((W * G).ravel() @ self.D2) * inv_l2
         grad[d] = 0.5 * float(np.sum(W * Kf))
         grad[d + 1] = 0.5 * sn2 * float(np.trace(W))
         f_l, g_l = self.priors[0].nlp(theta[:d])
@@ -172,41 +233,38 @@ class MarginalLikelihood:
         grad[:d] += g_l
         grad[d] += g_s[0]
         grad[d + 1] += g_n[0]
-        return nll + f_l + f_s + f_n, grad
+        f = nll + f_l + f_s + f_n
+        if additive:
+            f_w, g_w = self.priors[3].nlp(theta[d + 2 : d + 3])
+            f += f_w
+            grad[d + 2] += g_w[0]
+        return f, grad
 
 
-def tie_matrix(tie: np.ndarray) -> np.ndarray:
-    """(d, p) 0/1 matrix mapping input columns to their lengthscale index."""
-    tie = np.asarray(tie, int)
-    M = np.zeros((len(tie), int(tie.max()) + 1))
-    M[np.arange(len(tie)), tie] = 1.0
-    return M
-
-
-def hyper_bounds(d: int, noise_floor: float) -> list[tuple[float, float]]:
+def hyper_bounds(
+    d: int, noise_floor: float, additive: bool = False
+) -> list[tuple[float, float]]:
     """Box bounds (log space) for L-BFGS-B."""
-    return [(math.log(5e-3), math.log(2e2))] * d + [
-        (math.log(1e-2), math.log(1e2)),
-        (math.log(noise_floor), math.log(2.0)),
-    ]
+    return (
+        [(math.log(5e-3), math.log(2e2))] * d
+        + [(math.log(1e-2), math.log(1e2)), (math.log(noise_floor), math.log(2.0))]
+        + ([additive_bounds()] if additive else [])
+    )
 
 
 def fit_map(
     X: np.ndarray,
     y: np.ndarray,
     starts: list[np.ndarray],
-    priors: tuple[Prior, Prior, Prior],
+    priors: tuple[Prior, ...],
     noise_floor: float,
     maxiter: int = 200,
     gls_mean: bool = False,
-    tie: np.ndarray | None = None,
+    spec: KernelSpec | None = None,
 ) -> tuple[np.ndarray, float]:
-    """MAP hyperparameters from several deterministic starts; returns (theta, neg log posterior).
-
-    ``tie`` (d,) maps each input column to its lengthscale index (None: one per column).
-    """
-    obj = MarginalLikelihood(X, y, priors, gls_mean, tie)
-    bounds = hyper_bounds(obj.d, noise_floor)
+    """MAP hyperparameters from several deterministic starts; returns (theta, neg log posterior)."""
+    obj = MarginalLikelihood(X, y, priors, gls_mean, spec)
+    bounds = hyper_bounds(obj.d, noise_floor, obj.spec.additive)
     lo = np.array([b[0] for b in bounds])
     hi = np.array([b[1] for b in bounds])
     best_t, best_f = None, np.inf
@@ -240,18 +298,18 @@ class Posterior:
         y: np.ndarray,
         theta: np.ndarray,
         const: float | None = 0.0,
-        tie: np.ndarray | None = None,
+        spec: KernelSpec | None = None,
     ):
-        """``const``: constant prior mean; None = GLS estimate from (X, y).  ``tie``: lengthscale
-        index of each column (None: one per column, theta = [log l_1..l_d, log s2, log sn2])."""
-        n = X.shape[0]
-        p = len(theta) - 2
-        self.X, self.y, self.theta, self.tie = X, y, theta, tie
-        ls = np.exp(theta[:p])
-        self.ls = ls if tie is None else ls[np.asarray(tie, int)]
+        """``const``: constant prior mean; None = GLS estimate from (X, y)."""
+        n, d = X.shape
+        self.spec = spec = spec if spec is not None else KernelSpec(d)
+        p = spec.p
+        self.X, self.y, self.theta = X, y, theta
+        self.ls = spec.lengthscales(theta)
         self.s2 = math.exp(theta[p])
         self.sn2 = math.exp(theta[p + 1])
-        Kf, _ = _matern_from_r2(cross_r2(X, X, self.ls), self.s2)
+        self.w = spec.weight(theta)
+        Kf = self._cross(X, X)[0]
         Kf[np.diag_indices(n)] += self.sn2 + JITTER
         self.L = _chol(Kf)
         if const is None:
@@ -260,9 +318,27 @@ class Posterior:
         self.const = float(const)
         self.alpha, _ = lapack.dpotrs(self.L, y - self.const, lower=1)
 
+    def _cross(self, A: np.ndarray, B: np.ndarray, need_g: bool = False):
+        """k(A, B) and, if ``need_g``, per-group factors G_g with dk/dx_j = -G_g(j) (x_j - b_j)/l_j^2
+        (a list of one (|A|,|B|) array per group, or a single array shared by all columns)."""
+        if not self.spec.additive:
+            K, G = _matern_from_r2(cross_r2(A, B, self.ls), self.s2)
+            return K, G
+        p, w, s2 = self.spec.p, self.w, self.s2
+        R2 = [cross_r2(A[:, c], B[:, c], self.ls[c]) for c in self.spec.cols]
+        Ma, Ga = _matern_from_r2(sum(R2), s2 * (1.0 - w))
+        K = Ma
+        Gs = []
+        for r2 in R2:
+            Mg, Gg = _matern_from_r2(r2, s2 * w / p)
+            K = K + Mg
+            if need_g:
+                Gs.append(Ga + Gg)
+        return K, (Gs if need_g else None)
+
     def mean_var(self, Xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Latent posterior mean and variance at rows of Xs."""
-        Ks, _ = _matern_from_r2(cross_r2(Xs, self.X, self.ls), self.s2)
+        Ks = self._cross(Xs, self.X)[0]
         mu = self.const + Ks @ self.alpha
         V = solve_triangular(self.L, Ks.T, lower=True, check_finite=False)
         var = self.s2 - np.sum(V * V, 0)
@@ -270,22 +346,30 @@ class Posterior:
 
     def rebuild(self, X: np.ndarray, y: np.ndarray) -> Posterior:
         """Same hyperparameters and prior mean, new data (used for fantasies)."""
-        return Posterior(X, y, self.theta, self.const, self.tie)
+        return Posterior(X, y, self.theta, self.const, self.spec)
 
     def mean_var_grad(self, Xs: np.ndarray):
         """Mean, variance and their gradients w.r.t. the inputs: shapes (B,), (B,), (B,d), (B,d)."""
-        r2 = cross_r2(Xs, self.X, self.ls)
-        Ks, G = _matern_from_r2(r2, self.s2)
+        Ks, G = self._cross(Xs, self.X, need_g=True)
         mu = self.const + Ks @ self.alpha
         Kinv_k, _ = lapack.dpotrs(self.L, Ks.T, lower=1)  # (n,B)
         var = self.s2 - np.sum(Ks.T * Kinv_k, 0)
         inv_l2 = 1.0 / (self.ls * self.ls)
         # dk(x, x_i)/dx = -G_i (x - x_i) / l^2
         # dmu/dx = sum_i dk_i/dx alpha_i ; dvar/dx = -2 sum_i dk_i/dx (K^-1 k)_i
-        Ga = G * self.alpha[None, :]
-        dmu = -(Xs * Ga.sum(1)[:, None] - Ga @ self.X) * inv_l2
-        Gv = G * Kinv_k.T
-        dvar = 2.0 * (Xs * Gv.sum(1)[:, None] - Gv @ self.X) * inv_l2
+        if isinstance(G, list):
+            dmu = np.empty_like(Xs)
+            dvar = np.empty_like(Xs)
+            for c, Gc in zip(self.spec.cols, G, strict=True):
+                Ga = Gc * self.alpha[None, :]
+                dmu[:, c] = -(Xs[:, c] * Ga.sum(1)[:, None] - Ga @ self.X[:, c]) * inv_l2[c]
+                Gv = Gc * Kinv_k.T
+                dvar[:, c] = 2.0 * (Xs[:, c] * Gv.sum(1)[:, None] - Gv @ self.X[:, c]) * inv_l2[c]
+        else:
+            Ga = G * self.alpha[None, :]
+            dmu = -(Xs * Ga.sum(1)[:, None] - Ga @ self.X) * inv_l2
+            Gv = G * Kinv_k.T
+            dvar = 2.0 * (Xs * Gv.sum(1)[:, None] - Gv @ self.X) * inv_l2
         small = var < 1e-12
         var = np.maximum(var, 1e-12)
         dvar[small] = 0.0

@@ -53,7 +53,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
-from ._gp_model import Posterior, acq_value_grad, default_priors, fit_map
+from ._gp_model import KernelSpec, Posterior, Prior, acq_value_grad, default_priors, fit_map
 from ._gp_space import Polytope
 
 __all__ = ["GPBO"]
@@ -73,7 +73,9 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "refit_fraction": 0.1,
     "fit_restarts": 3,  # starts of the very first hyperparameter fit
     "distinct_tol": 1e-6,  # min distance of a returned point to pending/batch points
-    "groups": None,  # column groups sharing one lengthscale (e.g. one-hot blocks)
+    "groups": None,
+    "additive": False,
+    "additive_prior": (0.0, 1.5),  # column groups sharing one lengthscale (e.g. one-hot blocks)
 }
 
 
@@ -160,8 +162,11 @@ class GPBO:
         if self.options["batch_strategy"] not in ("kb", "cl_min", "cl_mean", "cl_max"):
             raise ValueError("batch_strategy must be 'kb', 'cl_min', 'cl_mean' or 'cl_max'")
         self._tie = _tie_from_groups(self.dim, self.options["groups"])
-        self._p = self.dim if self._tie is None else int(self._tie.max()) + 1
+        self._spec = KernelSpec(self.dim, self._tie, bool(self.options["additive"]))
+        self._p = self._spec.p
         self._priors = default_priors(self.dim, self.options["prior"])
+        if self._spec.additive:
+            self._priors = (*self._priors[:3], Prior("normal", *self.options["additive_prior"]))
         self._schedule = refit_schedule
         self._X = np.zeros((0, self.dim))
         self._y = np.zeros(0)
@@ -228,7 +233,13 @@ class GPBO:
         pr = self._priors[0]
         ls0 = {"lognormal": math.exp(pr.a - pr.b**2), "normal": math.exp(pr.a)}.get(pr.kind, 0.5)
         ls0 = min(max(ls0, 0.1), 2.0)
-        return np.concatenate([np.full(self._p, math.log(ls0)), [0.0, math.log(1e-3)]])
+        return self._with_u(np.concatenate([np.full(self._p, math.log(ls0)), [0.0, math.log(1e-3)]]))
+
+    def _with_u(self, theta: np.ndarray) -> np.ndarray:
+        """Append the additive-weight hyperparameter (its prior mean) when the kernel has one."""
+        if not self._spec.additive:
+            return theta
+        return np.concatenate([theta, [float(self.options["additive_prior"][0])]])
 
     def _theta_at(self, n: int) -> tuple[np.ndarray, int]:
         """Hyperparameters for ``n`` observations and the schedule point they were fitted at."""
@@ -247,14 +258,18 @@ class GPBO:
                 starts = [default]
                 rs = np.random.default_rng(self.seed)
                 for ls in (0.2, 1.0):
-                    starts.append(np.concatenate([np.full(self._p, math.log(ls)), [0.0, -7.0]]))
+                    starts.append(
+                        self._with_u(np.concatenate([np.full(self._p, math.log(ls)), [0.0, -7.0]]))
+                    )
                 for _ in range(max(0, int(self.options["fit_restarts"]) - 3)):
                     starts.append(
-                        np.concatenate(
-                            [
-                                rs.uniform(-2.5, 1.5, self._p),
-                                [rs.uniform(-1, 1), rs.uniform(-12, -2)],
-                            ]
+                        self._with_u(
+                            np.concatenate(
+                                [
+                                    rs.uniform(-2.5, 1.5, self._p),
+                                    [rs.uniform(-1, 1), rs.uniform(-12, -2)],
+                                ]
+                            )
                         )
                     )
             else:
@@ -268,7 +283,7 @@ class GPBO:
                 self._priors,
                 self.options["noise_floor"],
                 gls_mean=self.options["mean"] == "constant",
-                tie=self._tie,
+                spec=self._spec,
             )
             self._chain[s] = theta
         return self._chain[points[-1]], points[-1]
@@ -289,7 +304,7 @@ class GPBO:
         theta, _ = self._theta_at(n)
         yw = self._standardize(self._y)
         const = None if self.options["mean"] == "constant" else 0.0
-        post = Posterior(self._X, yw, theta, const, self._tie)
+        post = Posterior(self._X, yw, theta, const, self._spec)
         self._post_cache = (n, post, mean, sd)
         return post, mean, sd
 
@@ -317,6 +332,7 @@ class GPBO:
             "fitted_at_n": fitted_at,
             "n_observations": n,
             "prior": self.options["prior"],
+            "additive_weight": self._spec.weight(theta) if self._spec.additive else None,
         }
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -416,8 +432,14 @@ class GPBO:
         for i in range(n):
             if C is not None:
                 vals = self._acq(post, C[allowed], best)
-                j = int(np.flatnonzero(allowed)[int(np.argmax(vals))])
-                x, v = C[j].copy(), float(np.max(vals))
+                vals = np.where(np.isfinite(vals), vals, -np.inf)
+                top = float(np.max(vals))
+                # ties (e.g. the untried choices of a categorical are exchangeable under the
+                # kernel) are broken at random, not by the order of the candidate list
+                tied = np.flatnonzero(vals >= top - self._tie_tol(top))
+                k = int(tied[0]) if len(tied) == 1 else int(rng.choice(tied))
+                j = int(np.flatnonzero(allowed)[k])
+                x, v = C[j].copy(), float(vals[k])
                 allowed[j] = False
             else:
                 x, v = self._optimize(
@@ -505,6 +527,11 @@ class GPBO:
         vall = np.concatenate([vp, vals[order[:1]]])
         j = int(np.argmax(vall))
         return Xall[j], float(vall[j])
+
+    @staticmethod
+    def _tie_tol(top: float) -> float:
+        """Acquisition values within this of the maximum count as ties (rounding differences)."""
+        return 1e-9 * max(1.0, abs(top)) if np.isfinite(top) else 0.0
 
     @staticmethod
     def _too_close(X: np.ndarray, A: np.ndarray, tol: float) -> np.ndarray:

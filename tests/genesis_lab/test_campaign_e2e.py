@@ -39,8 +39,7 @@ def finished(examples, tmp_path, capsys):
 def test_run_prints_the_best_experiment_and_counts(finished):
     out, stdout, err = finished
     assert "best: experiment" in stdout and "yield =" in stdout
-    assert "12 completed of 12 + 3 confirmation replicates" in stdout
-    assert "confirmed: yield =" in stdout and "95% CI" in stdout
+    assert "12 completed of 12" in stdout
     assert "budget of 12 experiments reached" in stdout
     assert "Traceback" not in err
 
@@ -49,9 +48,8 @@ def test_ledger_has_one_row_per_experiment_with_documents(finished):
     out, _, _ = finished
     with Ledger.open(out) as ledger:
         exps = ledger.experiments()
-        assert [e.status for e in exps] == ["done"] * 15
-        # 8 Sobol points, 4 model proposals, then 3 replicates confirming the best
-        assert [e.origin for e in exps] == ["initial"] * 8 + ["model"] * 4 + ["confirm"] * 3
+        assert [e.status for e in exps] == ["done"] * 12
+        assert [e.origin for e in exps] == ["initial"] * 8 + ["model"] * 4
         for e in exps:
             assert e.run_uid and -5 <= e.objectives["yield"] <= 105  # noisy HPLC
             assert e.readings["reactor_yield_pct"] == e.objectives["yield"]
@@ -82,8 +80,7 @@ def test_status_json_and_csv_agree_with_the_ledger(finished, tmp_path, capsys):
     # the best is chosen among the campaign's experiments, not the replicates of it
     best = max((e for e in done if e.origin != "confirm"), key=lambda e: e.objectives["yield"])
     assert status["campaign"] == "reactor-yield"
-    assert status["counts"]["done"] == len(done) == 15
-    assert status["counts"]["completed"] == 12  # the 3 replicates do not use the budget
+    assert status["counts"]["done"] == len(done) == status["counts"]["completed"] == 12
     assert status["counts"]["failed"] == 0
     assert status["best"]["experiment"] == best.id
     assert status["best"]["parameters"] == best.parameters
@@ -175,7 +172,11 @@ def test_batches_are_recorded_ahead_and_confirmation_replicates_the_best(example
                                                                          capsys):
     from tests.conftest import edit_yaml
 
-    edit_yaml(examples / "reactor_campaign.yaml", lambda d: d["optimizer"].update(batch_size=3))
+    def batch_and_confirm(d):
+        d["optimizer"]["batch_size"] = 3
+        d["confirm"] = {"replicates": 3}
+
+    edit_yaml(examples / "reactor_campaign.yaml", batch_and_confirm)
     out = tmp_path / "batch"
     code, stdout, _ = run_cli(capsys, "run", examples / "reactor_campaign.yaml", "--out", out,
                               "--max-experiments", 14, "--time-scale", 0, "--quiet", "--json")
@@ -196,3 +197,6 @@ def test_batches_are_recorded_ahead_and_confirmation_replicates_the_best(example
     assert c["ci"][0] <= c["mean"] <= c["ci"][1]
     assert c["mean"] == pytest.approx(sum(r.objectives["yield"] for r in reps) / 3)
     assert status["counts"]["completed"] == 14 and status["counts"]["confirmation_replicates"] == 3
+    code, stdout, _ = run_cli(capsys, "status", out)
+    assert "14 completed of 14 + 3 confirmation replicates" in stdout
+    assert "confirmed: yield =" in stdout and "95% CI" in stdout

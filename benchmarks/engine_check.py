@@ -169,6 +169,7 @@ def bench_buchwald(args, extra) -> None:
     res = _map(jobs, args.jobs)
     meds = []
     all_ms: list[float] = []
+    all_counts: list[float] = []
     for L in args.letters:
         rows = [r for r in res if r[0] == L]
         counts = [r[2] for r in rows]
@@ -176,6 +177,7 @@ def bench_buchwald(args, extra) -> None:
         all_ms += ms
         med = float(np.median(counts))
         meds.append(med)
+        all_counts += counts
         rnd = pb.buchwald(L).extra["random_expected"]
         c = " ".join("inf" if math.isinf(v) else str(int(v)) for v in counts)
         print(

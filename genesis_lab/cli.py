@@ -110,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         "--only",
         action="append",
         metavar="NAME",
-        help="run only these rows: latency, branin, hartmann6, buchwald, reactor",
+        help="run only these rows: latency, branin, hartmann6, buchwald, reactor, pareto, overhead",
     )
     return p
 

@@ -219,7 +219,9 @@ class MarginalLikelihood:
         grad = np.empty(len(theta))
         if additive:
             Wr = W.ravel()
-            gl = (1.0 - w) * ((Wr * Ga) @ self.D2) + (w / d) * np.sum((Wr[:, None] * Gg) * self.D2, 0)
+            gl = (1.0 - w) * ((Wr * Ga) @ self.D2) + (w / d) * np.sum(
+                (Wr[:, None] * Gg) * self.D2, 0
+            )
             grad[:d] = 0.5 * s2 * gl * inv_l2
             dK_du = s2 * w * (1.0 - w) * (Mg.sum(1) / d - Ma)
             grad[d + 2] = 0.5 * float(Wr @ dK_du)
@@ -241,9 +243,7 @@ class MarginalLikelihood:
         return f, grad
 
 
-def hyper_bounds(
-    d: int, noise_floor: float, additive: bool = False
-) -> list[tuple[float, float]]:
+def hyper_bounds(d: int, noise_floor: float, additive: bool = False) -> list[tuple[float, float]]:
     """Box bounds (log space) for L-BFGS-B."""
     return (
         [(math.log(5e-3), math.log(2e2))] * d

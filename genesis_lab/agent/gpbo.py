@@ -233,7 +233,9 @@ class GPBO:
         pr = self._priors[0]
         ls0 = {"lognormal": math.exp(pr.a - pr.b**2), "normal": math.exp(pr.a)}.get(pr.kind, 0.5)
         ls0 = min(max(ls0, 0.1), 2.0)
-        return self._with_u(np.concatenate([np.full(self._p, math.log(ls0)), [0.0, math.log(1e-3)]]))
+        return self._with_u(
+            np.concatenate([np.full(self._p, math.log(ls0)), [0.0, math.log(1e-3)]])
+        )
 
     def _with_u(self, theta: np.ndarray) -> np.ndarray:
         """Append the additive-weight hyperparameter (its prior mean) when the kernel has one."""

@@ -224,6 +224,102 @@ def reactor_rows(
     return rows
 
 
+def pareto_rows(seeds: int, progress: Callable[[str], None] = lambda s: None) -> list[Row]:
+    """Two objectives on the reactor's true model (maximize yield and space-time
+    yield): hypervolume after 30 experiments, ParEGO against random search.
+    Plain scikit-optimize has no multi-objective mode, so it has no row."""
+    from simulators import FlowReactor
+
+    from ..agent import Agent, Observation
+    from ..pareto import hypervolume
+    from ..spec import load_campaign
+
+    examples = __import__("pathlib").Path(__file__).resolve().parents[2] / "examples"
+    spec, _ = load_campaign(examples / "reactor_pareto.yaml")
+    model = FlowReactor()
+    ref = np.array([0.0, 0.0])
+    rows = []
+    for strat in ("genesis", "random"):
+        hvs, ms = [], []
+        for seed in range(seeds):
+            progress(f"reactor pareto: {strat} seed {seed + 1}/{seeds}")
+            opt = (
+                {"model": "GP", "initial_points": 8} if strat == "genesis" else {"model": "random"}
+            )
+            agent = Agent(
+                spec.model_copy(
+                    update={"seed": seed, "optimizer": spec.optimizer.model_copy(update=opt)}
+                )
+            )
+            pts = []
+            for _ in range(spec.budget.experiments):
+                t0 = time.perf_counter()
+                (p,) = agent.suggest(1)
+                ms.append(1000 * (time.perf_counter() - t0))
+                t = model.truth(**p.parameters)
+                obj = {"yield": float(t["yield_pct"]), "sty": float(t["space_time_yield"])}
+                agent.ingest([Observation(p.parameters, obj)])
+                pts.append([-obj["yield"], -obj["sty"]])
+            hvs.append(hypervolume(np.array(pts), ref))
+        rows.append(
+            {
+                "problem": "reactor_pareto_hv",
+                "strategy": strat,
+                "seeds": seeds,
+                "budget": spec.budget.experiments,
+                "median_best": _median(hvs),
+                "ms_per_proposal": _median(ms),
+                "ms_per_proposal_max": max(ms),
+                "note": "hypervolume of (yield %, space-time yield) vs reference (0, 0); "
+                "larger is better",
+            }
+        )
+    return rows
+
+
+def overhead_rows(experiments: int = 30) -> list[Row]:
+    """Closed-loop overhead per experiment: RunEngine, plan, ledger writes and
+    documents, with random proposals and instant simulated instruments."""
+    import contextlib
+    import io
+    import tempfile
+    from pathlib import Path
+
+    from ..cli import main
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = main(
+                [
+                    "run",
+                    str(examples / "reactor_random.yaml"),
+                    "--out",
+                    f"{tmp}/o",
+                    "--max-experiments",
+                    str(experiments),
+                    "--time-scale",
+                    "0",
+                    "--quiet",
+                ]
+            )
+        wall = time.perf_counter() - t0
+    if code != 0:
+        raise RuntimeError("overhead benchmark campaign failed")
+    return [
+        {
+            "problem": "loop_overhead",
+            "strategy": "random",
+            "seeds": 1,
+            "budget": experiments,
+            "ms_per_experiment": 1000 * wall / experiments,
+            "note": "wall time per experiment of a whole `genesis-lab run` (incl. start-up), "
+            "time scale 0",
+        }
+    ]
+
+
 SUITES: dict[str, dict[str, Any]] = {
     "quick": {
         "seeds": 5,
@@ -266,6 +362,10 @@ def run_suite(
             rows += optimization_rows(buchwald(letter), cfg["seeds"], strategies, per, progress)
     if want("reactor"):
         rows += reactor_rows(cfg["reactor_seeds"], strategies, progress)
+    if want("pareto"):
+        rows += pareto_rows(cfg["seeds"], progress)
+    if want("overhead"):
+        rows += overhead_rows()
     return {
         "suite": name,
         "command": f"genesis-lab bench {name}",
@@ -308,6 +408,8 @@ def print_table(result: dict[str, Any]) -> None:
         ms_txt = "–" if ms is None else f"{_fmt(ms)}, {_fmt(r.get('ms_per_proposal_max'))}"
         if "seconds_per_campaign" in r:
             ms_txt = f"{_fmt(r['seconds_per_campaign'])} s/campaign"
+        if "ms_per_experiment" in r:
+            ms_txt = f"{_fmt(r['ms_per_experiment'])} ms/experiment (loop)"
         to_target = _fmt(r.get("median_experiments_to_target", math.nan))
         if "random_expected" in r and r["strategy"] == "random":
             to_target += f" (analytic {r['random_expected']:.1f})"

@@ -248,13 +248,13 @@ class Ledger:
                 f"{path} has store schema {version and version[0]}, this Genesis Lab reads "
                 f"{SCHEMA_VERSION}; use the matching version"
             )
-        if not readonly:
-            try:
-                ok = conn.execute("PRAGMA quick_check").fetchone()[0]
-            except sqlite3.DatabaseError as exc:
-                ok = str(exc)
-            if ok != "ok":
-                raise StoreError(f"{path} failed its integrity check ({ok}); it was left untouched")
+        try:
+            ok = conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            ok = str(exc)
+        if ok != "ok":
+            conn.close()
+            raise StoreError(f"{path} failed its integrity check ({ok}); it was left untouched")
         return cls(d, conn, readonly=readonly)
 
     @staticmethod

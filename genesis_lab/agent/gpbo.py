@@ -51,7 +51,8 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.stats import qmc
+from scipy.special import ndtri
+from scipy.stats import qmc, rankdata
 
 from ._gp_model import KernelSpec, Posterior, Prior, acq_value_grad, default_priors, fit_map
 from ._gp_space import Polytope
@@ -75,7 +76,8 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "distinct_tol": 1e-6,  # min distance of a returned point to pending/batch points
     "groups": None,
     "additive": False,
-    "additive_prior": (0.0, 1.5),  # column groups sharing one lengthscale (e.g. one-hot blocks)
+    "additive_prior": (0.0, 1.5),
+    "output_warp": None,  # column groups sharing one lengthscale (e.g. one-hot blocks)
 }
 
 
@@ -162,6 +164,9 @@ class GPBO:
         if self.options["batch_strategy"] not in ("kb", "cl_min", "cl_mean", "cl_max"):
             raise ValueError("batch_strategy must be 'kb', 'cl_min', 'cl_mean' or 'cl_max'")
         self._tie = _tie_from_groups(self.dim, self.options["groups"])
+        if self.options["output_warp"] not in (None, "copula"):
+            raise ValueError("output_warp must be None or 'copula'")
+        self._warp = self.options["output_warp"] == "copula"
         self._spec = KernelSpec(self.dim, self._tie, bool(self.options["additive"]))
         self._p = self._spec.p
         self._priors = default_priors(self.dim, self.options["prior"])
@@ -254,7 +259,7 @@ class GPBO:
         for j in range(k + 1, len(points)):
             s = points[j]
             y = self._y[:s]
-            ys = self._standardize(y)
+            ys = self._targets(y)
             default = self._default_theta()
             if j == 0:
                 starts = [default]
@@ -290,6 +295,24 @@ class GPBO:
             self._chain[s] = theta
         return self._chain[points[-1]], points[-1]
 
+    def _targets(self, y: np.ndarray) -> np.ndarray:
+        """Model targets: y (copula-warped if ``output_warp="copula"``) standardized."""
+        if self._warp and len(y) > 1:
+            y = ndtri((rankdata(y, method="average") - 0.5) / len(y))
+        return self._standardize(y)
+
+    def _unwarp(self, mu: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Map standardized-warped mean/std back to y units: piecewise-linear inverse of the warp
+        through the observations (linear extrapolation), std by the local slope."""
+        t = self._targets(self._y)
+        xp, first = np.unique(t, return_index=True)
+        fp = self._y[first]
+        if len(xp) < 2:
+            return np.full_like(mu, fp[0]), np.zeros_like(sd)
+        slopes = np.diff(fp) / np.diff(xp)
+        k = np.clip(np.searchsorted(xp, mu) - 1, 0, len(slopes) - 1)
+        return fp[k] + slopes[k] * (mu - xp[k]), slopes[k] * sd
+
     @staticmethod
     def _standardize(y: np.ndarray) -> np.ndarray:
         sd = float(y.std()) if len(y) > 1 else 0.0
@@ -304,7 +327,7 @@ class GPBO:
         sd = float(self._y.std()) if n > 1 else 0.0
         sd = sd if sd > 0 else 1.0
         theta, _ = self._theta_at(n)
-        yw = self._standardize(self._y)
+        yw = self._targets(self._y)
         const = None if self.options["mean"] == "constant" else 0.0
         post = Posterior(self._X, yw, theta, const, self._spec)
         self._post_cache = (n, post, mean, sd)
@@ -335,6 +358,7 @@ class GPBO:
             "n_observations": n,
             "prior": self.options["prior"],
             "additive_weight": self._spec.weight(theta) if self._spec.additive else None,
+            "output_warp": self.options["output_warp"],
         }
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -344,6 +368,8 @@ class GPBO:
             return np.zeros(len(X)), np.ones(len(X))
         post, mean, sd = self._posterior()
         mu, var = post.mean_var(X)
+        if self._warp:
+            return self._unwarp(mu, np.sqrt(var))
         return mu * sd + mean, np.sqrt(var) * sd
 
     # ------------------------------------------------------------------ ask
@@ -455,7 +481,7 @@ class GPBO:
                 best = min(best, float(fy[0]))
                 post = post.rebuild(X_aug, y_aug)
         vals = np.array(out_v)
-        if self.acquisition == "lcb":
+        if self.acquisition == "lcb" and not self._warp:
             vals = vals * ysd - ymean
         return np.array(out_x), vals
 

@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmark the agent against scikit-optimize and random")
     b.add_argument("suite", nargs="?", default="quick", choices=["quick", "full"])
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    b.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     b.add_argument(
         "--only",
         action="append",

@@ -189,7 +189,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench.suite import print_table, run_suite
+    from .bench.suite import markdown_table, print_table, run_suite
 
     def progress(msg: str) -> None:
         print(f"[bench] {msg}", file=sys.stderr, flush=True)
@@ -200,6 +200,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(result, fh, indent=2)
         print(f"wrote {args.json}", file=sys.stderr)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as fh:
+            fh.write(markdown_table(result))
+        print(f"wrote {args.markdown}", file=sys.stderr)
     return EXIT_OK
 
 

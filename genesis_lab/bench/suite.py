@@ -421,3 +421,29 @@ def print_table(result: dict[str, Any]) -> None:
             ms_txt,
         )
     Console(width=180).print(t)
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The rows of a run as a Markdown table (for BENCHMARKS.md)."""
+    head = ("| problem | strategy | seeds | budget | median best | median regret | reached target "
+            "| median experiments to target | ms per proposal (median / max) |")
+    lines = [head, "|" + "---|" * 9]
+    for r in result["rows"]:
+        reached = f"{r['successes']}/{r['seeds']}" if "successes" in r else "–"
+        to_target = _fmt(r.get("median_experiments_to_target", math.nan))
+        if "random_expected" in r and r["strategy"] == "random":
+            to_target += f" (analytic {r['random_expected']:.1f})"
+        if "ms_per_experiment" in r:
+            ms = f"{_fmt(r['ms_per_experiment'])} ms per experiment (whole loop)"
+        elif "seconds_per_campaign" in r:
+            ms = f"{_fmt(r['seconds_per_campaign'])} s per campaign"
+        elif r.get("ms_per_proposal") is not None:
+            ms = f"{_fmt(r['ms_per_proposal'])} / {_fmt(r.get('ms_per_proposal_max'))}"
+        else:
+            ms = "–"
+        lines.append(
+            f"| {r['problem']} | {r['strategy']} | {r['seeds']} | {_fmt(r.get('budget', '–'))} "
+            f"| {_fmt(r.get('median_best', math.nan), 5)} | {_fmt(r.get('median_regret', math.nan))} "
+            f"| {reached} | {to_target} | {ms} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -443,7 +443,8 @@ def markdown_table(result: dict[str, Any]) -> str:
             ms = "–"
         lines.append(
             f"| {r['problem']} | {r['strategy']} | {r['seeds']} | {_fmt(r.get('budget', '–'))} "
-            f"| {_fmt(r.get('median_best', math.nan), 5)} | {_fmt(r.get('median_regret', math.nan))} "
+            f"| {_fmt(r.get('median_best', math.nan), 5)} "
+            f"| {_fmt(r.get('median_regret', math.nan))} "
             f"| {reached} | {to_target} | {ms} |"
         )
     return "\n".join(lines) + "\n"

@@ -94,7 +94,7 @@ def run_agent_until(problem, seed: int, stop_at_success: bool = True):
 
     agent = Agent(_campaign(problem, seed, "GP"))
     scores, seconds, model_s = [], [], []
-    for k in range(problem.budget):
+    for _ in range(problem.budget):
         t0 = time.perf_counter()
         (prop,) = agent.suggest(1)
         dt = time.perf_counter() - t0
@@ -115,7 +115,7 @@ def run_agent_until(problem, seed: int, stop_at_success: bool = True):
 
 
 def _job(args: tuple) -> tuple:
-    kind, name, seed, extra, groups = args
+    kind, name, seed, extra, groups, full = args
     from threadpoolctl import threadpool_limits
 
     from genesis_lab.bench import problems as pb
@@ -124,7 +124,7 @@ def _job(args: tuple) -> tuple:
     with threadpool_limits(1, user_api="blas"):
         if kind == "buchwald":
             problem = pb.buchwald(name)
-            scores, ms = run_agent_until(problem, seed)
+            scores, ms = run_agent_until(problem, seed, stop_at_success=not full)
             return (name, seed, pb.first_success(scores, problem.success), ms)
         problem = pb.synthetic(name)
         scores, ms = run_agent_until(problem, seed, stop_at_success=False)
@@ -164,7 +164,7 @@ def bench_buchwald(args, extra) -> None:
     from genesis_lab.bench import problems as pb
 
     seeds = _seeds(args.seeds)
-    jobs = [("buchwald", L, s, extra, args.groups) for L in args.letters for s in seeds]
+    jobs = [("buchwald", L, s, extra, args.groups, args.full) for L in args.letters for s in seeds]
     t0 = time.perf_counter()
     res = _map(jobs, args.jobs)
     meds = []
@@ -197,7 +197,7 @@ def bench_synthetic(args, extra) -> None:
     seeds = _seeds(args.seeds)
     t0 = time.perf_counter()
     for name in args.problems:
-        jobs = [("synthetic", name, s, extra, False) for s in seeds]
+        jobs = [("synthetic", name, s, extra, False, True) for s in seeds]
         res = _map(jobs, args.jobs)
         reg = np.array([r[2] for r in res])
         ms = [1e3 * t for r in res for t in r[3]]
@@ -242,6 +242,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--groups", action="store_true", help="pass one-hot groups to GPBO")
     ap.add_argument("--opt", nargs="*", default=[], help="extra GPBO options key=value")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="run the whole budget (for timing) instead of stopping at success",
+    )
     args = ap.parse_args(argv)
     extra = _parse_opts(args.opt)
     print("command: " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]))

@@ -6,7 +6,9 @@ Model: GP with a constant prior mean (GLS estimate) on standardized targets, Mat
 
 plus homoscedastic Gaussian noise ``sn2`` (floored).  Hyperparameters are kept in log space,
 ``theta = [log l_1..l_d, log s2, log sn2]`` and fitted by maximum a posteriori (MAP) with
-L-BFGS-B on the analytic gradient of the log marginal likelihood plus log prior.
+L-BFGS-B on the analytic gradient of the log marginal likelihood plus log prior.  A
+:class:`KernelSpec` can tie lengthscales over groups of columns (then theta has one lengthscale
+per group) and add per-group main-effect terms (one more entry, the logit of their weight).
 
 Also contains the acquisition functions (log-EI, log-PI, LCB) with analytic input gradients.
 Nothing here keeps state between calls: every function is a pure function of its arguments, which
@@ -319,8 +321,8 @@ class Posterior:
         self.alpha, _ = lapack.dpotrs(self.L, y - self.const, lower=1)
 
     def _cross(self, A: np.ndarray, B: np.ndarray, need_g: bool = False):
-        """k(A, B) and, if ``need_g``, per-group factors G_g with dk/dx_j = -G_g(j) (x_j - b_j)/l_j^2
-        (a list of one (|A|,|B|) array per group, or a single array shared by all columns)."""
+        """k(A, B) and, if ``need_g``, factors G with dk/dx_j = -G (x_j - b_j) / l_j^2: one
+        (|A|,|B|) array per group (additive kernel, a list) or one array for all columns."""
         if not self.spec.additive:
             K, G = _matern_from_r2(cross_r2(A, B, self.ls), self.s2)
             return K, G

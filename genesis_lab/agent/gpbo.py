@@ -8,13 +8,25 @@ Model
 * Kernel: Matern-5/2 with one lengthscale per input (ARD) times a signal variance, plus
   homoscedastic Gaussian noise with a lower bound (``noise_floor``, default 1e-6 of the
   standardized variance), so noise-free and noisy objectives are both handled.
+* Categorical inputs (option ``groups``): the columns of a group share one lengthscale, so a
+  one-hot block acts as one parameter (r^2 grows by 2/l^2 when two points differ in it, like an
+  exponentiated Hamming/overlap kernel per parameter).  ``additive=True`` makes the kernel
+  ``s2 ((1-w) k(r) + w/p sum_g k(r_g))``: the full interaction plus one main-effect term per group
+  (p groups; ungrouped columns are their own group), with the weight ``w`` fitted (logit prior
+  N(0, 1.5^2)).  ``output_warp="copula"`` models the Gaussian quantiles of the ranks of y instead
+  of y (robust to skewed targets such as yields; hurts fine continuous convergence, so use it for
+  finite candidate sets).  Recommended for all-categorical campaigns scored on ``candidates``:
+  ``groups=<one-hot blocks>, additive=True, output_warp="copula"``.
 * Hyperparameters: MAP estimate found by L-BFGS-B on the analytic gradient of the log marginal
   likelihood + log prior.  Default priors: lengthscale LogNormal(sqrt2 + log(d)/2, sqrt3) (the
   dimension-scaled prior of current BoTorch), log signal variance ~ N(0, 1.5^2), log noise
   variance ~ N(-9, 3^2); see :func:`_gp_model.default_priors`.
 * Acquisition: log expected improvement (default; numerically stable for tiny EI), log
-  probability of improvement, or lower confidence bound.  The incumbent is the smallest posterior
-  mean over the observed inputs (the best observation for noise-free data).  Optimized by scoring
+  probability of improvement, or lower confidence bound.  With ``candidates`` every admissible
+  row is scored (vectorized, no polish); exact ties (e.g. the untried levels of a categorical,
+  which the kernel cannot tell apart) are broken with the ``rng``, not by row order.  The
+  incumbent is the smallest posterior mean over the observed inputs (the best observation for
+  noise-free data).  Otherwise the acquisition is optimized by scoring
   a scrambled Sobol set (or hit-and-run samples of the constrained polytope) plus Gaussian
   perturbations of the best observed points, then polishing the best few starts with L-BFGS-B
   (box) or SLSQP (linear constraints, in null-space coordinates so that equalities hold to machine
@@ -74,10 +86,10 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "refit_fraction": 0.1,
     "fit_restarts": 3,  # starts of the very first hyperparameter fit
     "distinct_tol": 1e-6,  # min distance of a returned point to pending/batch points
-    "groups": None,
-    "additive": False,
-    "additive_prior": (0.0, 1.5),
-    "output_warp": None,  # column groups sharing one lengthscale (e.g. one-hot blocks)
+    "groups": None,  # lists of columns sharing one lengthscale (e.g. one-hot blocks)
+    "additive": False,  # add first-order (per-group) terms to the kernel, weight learned
+    "additive_prior": (0.0, 1.5),  # logit of the additive weight ~ N(mean, sd^2)
+    "output_warp": None,  # None or "copula" (Gaussian ranks of y before standardizing)
 }
 
 
@@ -125,7 +137,15 @@ class GPBO:
         0``, plus at n=2), a sequence of observation counts, or a pure callable ``n -> bool``.
     **options: see ``_DEFAULT_OPTIONS`` (prior, mean, noise_floor, kappa, batch_strategy,
         n_restarts, n_local, local_scales, n_incumbents, dense_refit_until, refit_fraction,
-        fit_restarts, distinct_tol).  Unknown names raise TypeError.
+        fit_restarts, distinct_tol, groups, additive, additive_prior, output_warp).  Unknown names
+        raise TypeError.
+    groups: None (one lengthscale per column) or disjoint lists of column indices; each list
+        shares one lengthscale (pass the one-hot columns of each categorical parameter).  The
+        lengthscale prior keeps using ``dim`` (the number of columns).
+    additive: add per-group main-effect terms to the kernel (see module docs).
+    output_warp: None or "copula"; with "copula", :meth:`predict` maps back to y units by
+        piecewise-linear interpolation through the observations (approximate) and "lcb" values
+        are in standardized warped units.
 
     Acquisition values returned by :meth:`ask` (larger = better): "ei": log EI with EI in
     standardized y units; "pi": log PI; "lcb": ``-(mu - kappa sigma)`` in original y units;
@@ -344,7 +364,7 @@ class GPBO:
         s2, sn2 = math.exp(theta[p]), math.exp(theta[p + 1])
         ls = np.exp(theta[:p]) if self._tie is None else np.exp(theta[:p])[self._tie]
         return {
-            "kernel": "matern52_ard",
+            "kernel": "matern52_ard" + ("_additive" if self._spec.additive else ""),
             "lengthscales": ls.tolist(),
             "groups": None if self._tie is None else [list(g) for g in self._groups()],
             "prior_mean": float(const),

@@ -29,9 +29,13 @@ from scipy.stats import qmc
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from functions import BRANIN_MIN, HARTMANN6_MIN, branin, hartmann6  # noqa: E402
+from genesis_lab.bench.functions import (  # noqa: E402
+    BRANIN_MIN,
+    HARTMANN6_MIN,
+    branin,
+    hartmann6,
+)
 
 from genesis_lab.agent.gpbo import GPBO  # noqa: E402
 

@@ -141,7 +141,20 @@ class GPBackend(Backend):
             "acquisition": self._acq_name(),
             "exploration": self.settings.exploration,
             "finite_candidates": None if self._candidates is None else len(self._candidates),
+            **{k: v for k, v in self._kernel_options().items() if k != "groups"},
         }
+
+    def _kernel_options(self) -> dict[str, Any]:
+        """One lengthscale per one-hot categorical; for finite one-hot spaces also
+        additive main effects and a rank (copula) output warping, which made the
+        Buchwald benchmarks robust to the order of the choices."""
+        groups = self.space.one_hot_groups()
+        if not groups:
+            return {}
+        opts: dict[str, Any] = {"groups": groups}
+        if self._candidates is not None:
+            opts.update(additive=True, output_warp="copula")
+        return opts
 
     def _engine_for(self, U: np.ndarray, y: np.ndarray) -> Any:
         from .gpbo import GPBO
@@ -159,6 +172,7 @@ class GPBackend(Backend):
                 exploration=self.settings.exploration,
                 # points of one batch (and pending ones) at least 1% of the range apart
                 distinct_tol=self.DISTINCT,
+                **self._kernel_options(),
             )
             self._told = 0
         if len(y) > self._told:

@@ -43,6 +43,16 @@ class Space:
             return len(p.choices)
         return 1
 
+    def columns(self, name: str) -> slice:
+        """The unit-encoding columns of parameter ``name``."""
+        return self._columns[self.names.index(name)]
+
+    def one_hot_groups(self) -> list[list[int]]:
+        """Column indices of each one-hot categorical (no descriptors): one group each."""
+        return [list(range(cols.start, cols.stop))
+                for p, cols in zip(self.parameters, self._columns, strict=True)
+                if isinstance(p, CategoricalParameter) and not p.descriptors]
+
     @property
     def is_finite(self) -> bool:
         """True when every parameter is categorical or integer (a countable grid)."""

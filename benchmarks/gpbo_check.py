@@ -30,14 +30,13 @@ from scipy.stats import qmc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from genesis_lab.agent.gpbo import GPBO  # noqa: E402
 from genesis_lab.bench.functions import (  # noqa: E402
     BRANIN_MIN,
     HARTMANN6_MIN,
     branin,
     hartmann6,
 )
-
-from genesis_lab.agent.gpbo import GPBO  # noqa: E402
 
 warnings.filterwarnings("ignore")
 

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.stats import qmc
 
 from genesis_lab.agent.gpbo import GPBO
-
-_spec = importlib.util.spec_from_file_location(
-    "genesis_lab_benchmark_functions",
-    Path(__file__).resolve().parents[2] / "benchmarks" / "functions.py",
-)
-_functions = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_functions)
-BRANIN_MIN, branin, hartmann6 = _functions.BRANIN_MIN, _functions.branin, _functions.hartmann6
+from genesis_lab.bench.functions import BRANIN_MIN, branin, hartmann6
 
 
 @pytest.fixture(autouse=True)

@@ -137,8 +137,6 @@ class EmbeddedExecutor:
             except Exception as exc:
                 msg, kind, retryable = classify(exc)
                 return RunOutcome("failed", _uid(docs), docs, msg, kind, retryable)
-            if self.stop.requested and _exit_status(docs) not in (None, "success"):
-                return RunOutcome("interrupted", _uid(docs), docs, "interrupted by the user")
             status = _exit_status(docs)
             if status != "success":
                 return RunOutcome(
@@ -147,9 +145,6 @@ class EmbeddedExecutor:
             return RunOutcome("success", _uid(docs), docs)
         finally:
             self.RE.unsubscribe(token)
-
-    def close(self) -> None:
-        pass
 
 
 def _uid(docs: list[tuple[str, dict[str, Any]]]) -> str | None:

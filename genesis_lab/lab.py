@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -180,16 +179,6 @@ class Lab:
                 problems.append(f"measure[{i}]: unknown device {name!r}; the lab has: {have}")
         if problems:
             raise SpecError(source, problems)
-
-    def connect(self, timeout: float = 5.0) -> dict[str, float]:
-        """Wait for every device to connect; returns seconds per device."""
-        took = {}
-        for name, dev in self.devices.items():
-            t0 = time.perf_counter()
-            if hasattr(dev, "wait_for_connection"):
-                dev.wait_for_connection(timeout=timeout)
-            took[name] = time.perf_counter() - t0
-        return took
 
     def close(self) -> None:
         for dev in self.devices.values():

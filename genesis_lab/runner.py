@@ -383,16 +383,11 @@ class CampaignRunner:
         violated = []
         for ev, c in self.outcome_constraints:
             v = ev(readings)
-            if (c.min is not None and not v >= c.min) or (c.max is not None and not v <= c.max):
-                bounds = " and ".join(
-                    b
-                    for b in (
-                        c.min is not None and f">= {c.min:g}",
-                        c.max is not None and f"<= {c.max:g}",
-                    )
-                    if b
-                )
-                violated.append(f"outcome constraint {c.expression} {bounds} violated ({v:.4g})")
+            too_low = c.min is not None and not v >= c.min
+            too_high = c.max is not None and not v <= c.max
+            if too_low or too_high:
+                bound = f">= {c.min:g}" if too_low else f"<= {c.max:g}"
+                violated.append(f"outcome constraint {c.expression} {bound} violated ({v:.4g})")
         feasible = not violated
         self.ledger.finish(
             e.id,

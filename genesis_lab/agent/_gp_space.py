@@ -47,15 +47,7 @@ class Polytope:
             return
         # particular solution of the equalities + null-space basis
         if self.A_eq is not None:
-            res = linprog(
-                np.zeros(d),
-                A_ub=self.A_ub,
-                b_ub=self.b_ub,
-                A_eq=self.A_eq,
-                b_eq=self.b_eq,
-                bounds=[(0.0, 1.0)] * d,
-                method="highs",
-            )
+            res = self._lp_in_cube(np.zeros(d))
             if res.status != 0:
                 raise ValueError("linear constraints are infeasible in the unit cube")
             x0 = res.x
@@ -98,6 +90,11 @@ class Polytope:
         if self.radius < 1e-9 and _detect_implicit:
             self._promote_implicit_equalities()
 
+    def _lp_in_cube(self, c: np.ndarray):
+        """min c.x over the original constraints within the unit cube."""
+        return linprog(c, A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq,
+                       bounds=[(0.0, 1.0)] * len(c), method="highs")
+
     def _promote_implicit_equalities(self) -> None:
         """Zero-volume polytope: find inequalities that hold with equality everywhere (e.g.
         ``x0 <= 0``) and re-parametrize with them as equalities so sampling can move."""
@@ -108,25 +105,9 @@ class Polytope:
         )
         tight = []
         for i in range(len(Gx)):
-            res = linprog(
-                -Gx[i],
-                A_ub=self.A_ub,
-                b_ub=self.b_ub,
-                A_eq=self.A_eq,
-                b_eq=self.b_eq,
-                bounds=[(0.0, 1.0)] * d,
-                method="highs",
-            )
+            res = self._lp_in_cube(-Gx[i])
             if res.status == 0 and hx[i] + res.fun >= -1e-9:  # max of Gx_i x reaches h_i ...
-                res2 = linprog(
-                    Gx[i],
-                    A_ub=self.A_ub,
-                    b_ub=self.b_ub,
-                    A_eq=self.A_eq,
-                    b_eq=self.b_eq,
-                    bounds=[(0.0, 1.0)] * d,
-                    method="highs",
-                )
+                res2 = self._lp_in_cube(Gx[i])
                 if res2.status == 0 and hx[i] - res2.fun <= 1e-9:  # ... and so does its min
                     tight.append(i)
         if not tight:

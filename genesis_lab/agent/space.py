@@ -43,10 +43,6 @@ class Space:
             return len(p.choices)
         return 1
 
-    def columns(self, name: str) -> slice:
-        """The unit-encoding columns of parameter ``name``."""
-        return self._columns[self.names.index(name)]
-
     def one_hot_groups(self) -> list[list[int]]:
         """Column indices of each one-hot categorical (no descriptors): one group each."""
         return [list(range(cols.start, cols.stop))

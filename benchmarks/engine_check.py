@@ -3,7 +3,7 @@
 * ``buchwald``: Olympus Buchwald-Hartwig a..e (4 categoricals, 792 combinations): experiments until
   a top-1% yield, per seed and median, and ms per model proposal.  A run stops at its first success
   (the proposals are deterministic, so the count equals that of a full ``run_strategy`` trace).
-* ``synthetic``: Hartmann-6 (40 evaluations, 10 Sobol points) regret and Branin (30 evaluations)
+* ``synthetic``: Hartmann-6 (40 evaluations, 4 Sobol points) regret and Branin (30 evaluations)
   within 0.01, per seed.
 * ``latency``: ms per proposal (tell one, ask one) at 100 and 300 observations in 6-D.
 

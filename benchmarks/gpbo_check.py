@@ -8,7 +8,7 @@ Prints one table:
 * Branin (unit square), 30 evaluations: number of seeds within 0.01 of the minimum.
 
 GPBO and random search start from the first ``k`` points of a scrambled Sobol sequence seeded with
-the seed (k = 10 for Hartmann-6, 5 for Branin); skopt uses its own defaults (``gp_minimize``).
+the seed (k = 4 for Hartmann-6, 5 for Branin); skopt uses its own defaults (``gp_minimize``).
 
 Usage: PYTHONPATH=. python benchmarks/gpbo_check.py [--seeds N] [--quick] [--no-skopt]
        [--blas-threads N] [--init-h6 K] [--init-branin K]
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         default=1,
         help="BLAS threads for all methods via threadpoolctl (0 = leave as is)",
     )
-    ap.add_argument("--init-h6", type=int, default=10, help="Sobol initial points, Hartmann-6")
+    ap.add_argument("--init-h6", type=int, default=4, help="Sobol initial points, Hartmann-6")
     ap.add_argument("--init-branin", type=int, default=5, help="Sobol initial points, Branin")
     args = ap.parse_args(argv)
     if args.blas_threads > 0:

@@ -56,6 +56,14 @@ class SkoptBackend(Backend):
         }
 
     def propose(self, X, y, n, pending, rng):
+        # one BLAS thread, as for the fast engine: on a 2-core machine a
+        # multi-threaded BLAS made each scikit-optimize step up to 50x slower
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"):
+            return self._propose(X, y, n, pending, rng)
+
+    def _propose(self, X, y, n, pending, rng):
         from skopt import Optimizer
 
         opt = Optimizer(

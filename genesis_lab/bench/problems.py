@@ -70,7 +70,7 @@ def synthetic(name: str) -> Problem:
             lambda p: float(fn.hartmann6(_vector(p, 6))),
             budget=40,
             optimum=fn.HARTMANN6_MIN,
-            initial_points=10,
+            initial_points=4,  # chosen on held-out seeds 10-209 (BENCHMARKS.md)
             success=fn.HARTMANN6_MIN + 0.05,
             note="success: regret <= 0.05",
         )

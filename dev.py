@@ -34,7 +34,7 @@ def _fingerprint() -> str:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (dev.py may run on an older python3)
         sys.exit(f"Genesis Lab needs Python >= 3.11; this is {sys.version.split()[0]}")
     if not PY.exists():
         print(f"[dev] creating virtual environment in {VENV}", file=sys.stderr)

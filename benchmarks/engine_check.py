@@ -115,7 +115,7 @@ def run_agent_until(problem, seed: int, stop_at_success: bool = True):
 
 
 def _job(args: tuple) -> tuple:
-    kind, name, seed, extra, groups, full = args
+    kind, name, seed, extra, groups, full, initial_points = args
     from threadpoolctl import threadpool_limits
 
     from genesis_lab.bench import problems as pb
@@ -124,9 +124,13 @@ def _job(args: tuple) -> tuple:
     with threadpool_limits(1, user_api="blas"):
         if kind == "buchwald":
             problem = pb.buchwald(name)
+            if initial_points is not None:
+                problem.initial_points = initial_points
             scores, ms = run_agent_until(problem, seed, stop_at_success=not full)
             return (name, seed, pb.first_success(scores, problem.success), ms)
         problem = pb.synthetic(name)
+        if initial_points is not None:
+            problem.initial_points = initial_points
         scores, ms = run_agent_until(problem, seed, stop_at_success=False)
         return (name, seed, min(scores) - problem.optimum, ms)
 
@@ -164,7 +168,11 @@ def bench_buchwald(args, extra) -> None:
     from genesis_lab.bench import problems as pb
 
     seeds = _seeds(args.seeds)
-    jobs = [("buchwald", L, s, extra, args.groups, args.full) for L in args.letters for s in seeds]
+    jobs = [
+        ("buchwald", L, s, extra, args.groups, args.full, args.initial_points)
+        for L in args.letters
+        for s in seeds
+    ]
     t0 = time.perf_counter()
     res = _map(jobs, args.jobs)
     meds = []
@@ -197,7 +205,7 @@ def bench_synthetic(args, extra) -> None:
     seeds = _seeds(args.seeds)
     t0 = time.perf_counter()
     for name in args.problems:
-        jobs = [("synthetic", name, s, extra, False, True) for s in seeds]
+        jobs = [("synthetic", name, s, extra, False, True, args.initial_points) for s in seeds]
         res = _map(jobs, args.jobs)
         reg = np.array([r[2] for r in res])
         ms = [1e3 * t for r in res for t in r[3]]
@@ -242,6 +250,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--groups", action="store_true", help="pass one-hot groups to GPBO")
     ap.add_argument("--opt", nargs="*", default=[], help="extra GPBO options key=value")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument(
+        "--initial-points",
+        type=int,
+        default=None,
+        help="random/Sobol points before the model (default: the problem's own)",
+    )
     ap.add_argument(
         "--full",
         action="store_true",

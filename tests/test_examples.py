@@ -12,14 +12,21 @@ from genesis_lab.cli import main
 from genesis_lab.ledger import Ledger
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-CAMPAIGNS = sorted(p for p in EXAMPLES.rglob("*.yaml")
-                   if not p.name.endswith("lab.yaml") and "epics" not in p.name)
+CAMPAIGNS = sorted(
+    p for p in EXAMPLES.rglob("*.yaml") if not p.name.endswith("lab.yaml") and "epics" not in p.name
+)
 
 
 def test_every_example_is_listed():
     names = {p.name for p in CAMPAIGNS}
-    assert {"reactor_campaign.yaml", "thin_film_campaign.yaml", "electrolyte_campaign.yaml",
-            "reactor_pareto.yaml", "reactor_random.yaml", "buchwald_a.yaml"} <= names
+    assert {
+        "reactor_campaign.yaml",
+        "thin_film_campaign.yaml",
+        "electrolyte_campaign.yaml",
+        "reactor_pareto.yaml",
+        "reactor_random.yaml",
+        "buchwald_a.yaml",
+    } <= names
 
 
 @pytest.mark.parametrize("campaign", CAMPAIGNS, ids=lambda p: str(p.relative_to(EXAMPLES)))
@@ -27,8 +34,9 @@ def test_example_campaign_runs(campaign, tmp_path, capsys):
     if "olympus" in campaign.parts and not DATASETS_DIR.is_dir():
         pytest.skip("shared/benchmarks is not beside the repository")
     out = tmp_path / "out"
-    code = main(["run", campaign, "--out", out, "--max-experiments", 4, "--time-scale", 0,
-                 "--quiet"])
+    code = main(
+        ["run", campaign, "--out", out, "--max-experiments", 4, "--time-scale", 0, "--quiet"]
+    )
     assert code == 0, capsys.readouterr().err
     with Ledger.open(out) as ledger:
         assert ledger.counts()["done"] + ledger.counts()["failed"] >= 4

@@ -92,8 +92,15 @@ class Polytope:
 
     def _lp_in_cube(self, c: np.ndarray):
         """min c.x over the original constraints within the unit cube."""
-        return linprog(c, A_ub=self.A_ub, b_ub=self.b_ub, A_eq=self.A_eq, b_eq=self.b_eq,
-                       bounds=[(0.0, 1.0)] * len(c), method="highs")
+        return linprog(
+            c,
+            A_ub=self.A_ub,
+            b_ub=self.b_ub,
+            A_eq=self.A_eq,
+            b_eq=self.b_eq,
+            bounds=[(0.0, 1.0)] * len(c),
+            method="highs",
+        )
 
     def _promote_implicit_equalities(self) -> None:
         """Zero-volume polytope: find inequalities that hold with equality everywhere (e.g.

@@ -45,9 +45,11 @@ class Space:
 
     def one_hot_groups(self) -> list[list[int]]:
         """Column indices of each one-hot categorical (no descriptors): one group each."""
-        return [list(range(cols.start, cols.stop))
-                for p, cols in zip(self.parameters, self._columns, strict=True)
-                if isinstance(p, CategoricalParameter) and not p.descriptors]
+        return [
+            list(range(cols.start, cols.stop))
+            for p, cols in zip(self.parameters, self._columns, strict=True)
+            if isinstance(p, CategoricalParameter) and not p.descriptors
+        ]
 
     @property
     def is_finite(self) -> bool:

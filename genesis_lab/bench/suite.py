@@ -322,11 +322,23 @@ def overhead_rows(experiments: int = 30) -> list[Row]:
 
 SUITES: dict[str, dict[str, Any]] = {
     # quick: < 5 min on 2 cores
-    "quick": {"seeds": 5, "skopt_seeds": 5, "datasets": ["a"], "reactor_seeds": 3,
-              "latency": (100, 300), "latency_reps": 3},
-    # full: every Buchwald dataset, 10 seeds for every strategy (about 15 min)
-    "full": {"seeds": 10, "skopt_seeds": 10, "datasets": list("abcde"), "reactor_seeds": 10,
-             "latency": (100, 300), "latency_reps": 10},
+    "quick": {
+        "seeds": 5,
+        "skopt_seeds": 5,
+        "datasets": ["a"],
+        "reactor_seeds": 3,
+        "latency": (100, 300),
+        "latency_reps": 3,
+    },
+    # full: every Buchwald dataset, 10 seeds for every strategy (about 23 min)
+    "full": {
+        "seeds": 10,
+        "skopt_seeds": 10,
+        "datasets": list("abcde"),
+        "reactor_seeds": 10,
+        "latency": (100, 300),
+        "latency_reps": 10,
+    },
 }
 
 
@@ -435,8 +447,10 @@ def print_table(result: dict[str, Any]) -> None:
 
 def markdown_table(result: dict[str, Any]) -> str:
     """The rows of a run as a Markdown table (for BENCHMARKS.md)."""
-    head = ("| problem | strategy | seeds | budget | median best | median regret | reached target "
-            "| median experiments to target | ms per proposal (median / max) |")
+    head = (
+        "| problem | strategy | seeds | budget | median best | median regret | reached target "
+        "| median experiments to target | ms per proposal (median / max) |"
+    )
     lines = [head, "|" + "---|" * 9]
     for r in result["rows"]:
         reached = f"{r['successes']}/{r['seeds']}" if "successes" in r else "–"

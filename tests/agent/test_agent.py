@@ -97,16 +97,20 @@ def test_categorical_descriptors_replace_one_hot_in_the_model_encoding():
     from genesis_lab.agent import Space
     from genesis_lab.spec import CategoricalParameter
 
-    p = CategoricalParameter(name="solvent", type="categorical", device="d.s",
-                             choices=["water", "ethanol", "hexane"],
-                             descriptors={"water": [80.1, 100], "ethanol": [24.5, 78],
-                                          "hexane": [1.9, 69]})
+    p = CategoricalParameter(
+        name="solvent",
+        type="categorical",
+        device="d.s",
+        choices=["water", "ethanol", "hexane"],
+        descriptors={"water": [80.1, 100], "ethanol": [24.5, 78], "hexane": [1.9, 69]},
+    )
     space = Space([p])
     assert space.unit_dim == 2  # two descriptors, not three one-hot columns
     u = space.to_unit({"solvent": "ethanol"})
     assert u == pytest.approx([(24.5 - 1.9) / (80.1 - 1.9), (78 - 69) / (100 - 69)])
     # a point between choices decodes to the nearest one in descriptor space
     assert space.from_unit(np.array([0.95, 0.9]))["solvent"] == "water"
-    plain = Space([CategoricalParameter(name="s", type="categorical", device="d.s",
-                                        choices=["a", "b", "c"])])
+    plain = Space(
+        [CategoricalParameter(name="s", type="categorical", device="d.s", choices=["a", "b", "c"])]
+    )
     assert plain.unit_dim == 3

@@ -238,15 +238,29 @@ def test_foreign_and_corrupt_directories(tmp_path, capsys):
 
 def test_truncated_store_is_refused_and_left_untouched(examples, tmp_path, capsys):
     out = tmp_path / "camp"
-    code, _, err = run_cli(capsys, "run", _campaign(examples), "--out", out,
-                           "--max-experiments", 3, "--time-scale", 0, "--quiet")
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        _campaign(examples),
+        "--out",
+        out,
+        "--max-experiments",
+        3,
+        "--time-scale",
+        0,
+        "--quiet",
+    )
     assert code == 0, err
     store = out / "ledger.sqlite"
     whole = store.read_bytes()
     store.write_bytes(whole[: len(whole) // 2])  # a copy cut short, a disk that filled up
     cut = store.read_bytes()
-    for argv in (["status", out], ["resume", out, "--time-scale", 0], ["show", out, 1],
-                 ["export", out, "--csv", tmp_path / "x.csv"]):
+    for argv in (
+        ["status", out],
+        ["resume", out, "--time-scale", 0],
+        ["show", out, 1],
+        ["export", out, "--csv", tmp_path / "x.csv"],
+    ):
         code, _, err = run_cli(capsys, *argv)
         assert code == 2, (argv, err)
         assert "Traceback" not in err and ("corrupt" in err or "integrity" in err), err

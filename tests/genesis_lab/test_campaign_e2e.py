@@ -168,8 +168,9 @@ def test_manual_experiments_are_run_and_learned(finished, capsys):
     assert runner.agent.n_suggested == 12  # manual ones do not shift the agent's proposals
 
 
-def test_batches_are_recorded_ahead_and_confirmation_replicates_the_best(examples, tmp_path,
-                                                                         capsys):
+def test_batches_are_recorded_ahead_and_confirmation_replicates_the_best(
+    examples, tmp_path, capsys
+):
     from tests.conftest import edit_yaml
 
     def batch_and_confirm(d):
@@ -178,8 +179,19 @@ def test_batches_are_recorded_ahead_and_confirmation_replicates_the_best(example
 
     edit_yaml(examples / "reactor_campaign.yaml", batch_and_confirm)
     out = tmp_path / "batch"
-    code, stdout, _ = run_cli(capsys, "run", examples / "reactor_campaign.yaml", "--out", out,
-                              "--max-experiments", 14, "--time-scale", 0, "--quiet", "--json")
+    code, stdout, _ = run_cli(
+        capsys,
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--max-experiments",
+        14,
+        "--time-scale",
+        0,
+        "--quiet",
+        "--json",
+    )
     assert code == 0
     status = json.loads(stdout)
     with Ledger.open(out) as ledger:

@@ -13,6 +13,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -111,9 +112,34 @@ def _parser() -> argparse.ArgumentParser:
         "--only",
         action="append",
         metavar="NAME",
-        help="run only these rows: latency, branin, hartmann6, buchwald, reactor, pareto, overhead",
+        choices=BENCH_ROWS,
+        help="run only these rows (repeat for several): " + ", ".join(BENCH_ROWS),
     )
     return p
+
+
+BENCH_ROWS = [
+    "latency",
+    "branin",
+    "hartmann6",
+    "buchwald",
+    *(f"buchwald_{x}" for x in "abcde"),
+    "reactor",
+    "pareto",
+    "overhead",
+]
+
+
+def check_writable(path: str, flag: str) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UserError(f"{flag} {path}: is a directory; give a file name, e.g. {path}/out")
+    if not parent.is_dir():
+        raise UserError(f"{flag} {path}: the directory {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UserError(f"{flag} {path}: not writable; choose another place")
 
 
 def _positive_int(text: str) -> int:
@@ -175,6 +201,8 @@ def write_csv(rows: list[dict[str, Any]], target: str) -> None:
     fields: list[str] = []
     for r in rows:
         fields += [k for k in r if k not in fields]
+    if target != "-":
+        check_writable(target, "--csv")
     fh = sys.stdout if target == "-" else open(target, "w", newline="", encoding="utf-8")
     try:
         w = csv.DictWriter(fh, fieldnames=fields)

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from typing import Any
 
-from .cli import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, default_out, write_csv, write_json
+from .cli import (
+    EXIT_FAIL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    check_writable,
+    default_out,
+    write_csv,
+    write_json,
+)
 from .errors import StoreError
 from .errors import UserError as UsageError
 from .ledger import Ledger
@@ -191,6 +200,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench.suite import markdown_table, print_table, run_suite
 
+    for path, flag in ((args.json, "--json"), (args.markdown, "--markdown")):
+        if path:
+            check_writable(path, flag)  # before a run that can take many minutes
+
     def progress(msg: str) -> None:
         print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
@@ -207,16 +220,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _pairs(items: list[str], flag: str) -> dict[str, str]:
+def _pairs(items: list[str], flag: str, example: str) -> dict[str, str]:
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise UsageError(f"{flag} {item!r}: write NAME=VALUE, e.g. {flag} temperature=85")
+            raise UsageError(f"{flag} {item!r}: write NAME=VALUE, e.g. {flag} {example}")
         if name.strip() in out:
             raise UsageError(f"{flag}: {name.strip()!r} is given twice")
         out[name.strip()] = value.strip()
     return out
+
+
+def _example_value(p: Any) -> str:
+    """A valid value of parameter ``p`` for an error message's example."""
+    from .spec import CategoricalParameter, IntegerParameter
+
+    if isinstance(p, CategoricalParameter):
+        return str(p.choices[0])
+    lo, hi = p.bounds
+    mid = (lo + hi) / 2
+    return str(int(round(mid))) if isinstance(p, IntegerParameter) else f"{mid:g}"
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
@@ -227,7 +251,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         files = CampaignFiles.from_store(ledger)
         campaign = files.campaign
         space = Space(campaign.parameters)
-        raw = _pairs(args.param, "--param")
+        p0 = campaign.parameters[0]
+        raw = _pairs(args.param, "--param", f"{p0.name}={_example_value(p0)}")
         params: dict[str, Any] = {}
         for p in campaign.parameters:
             if p.name in raw and not isinstance(p, CategoricalParameter):
@@ -242,7 +267,15 @@ def cmd_suggest(args: argparse.Namespace) -> int:
         if problems:
             raise UsageError("--param: " + "; ".join(problems))
         params = space.from_list(space.to_list(params))
-        results = _pairs(args.result, "--result")
+        broken = space.constraint_problems(params, campaign.constraints)
+        if broken:
+            raise UsageError(
+                "--param: the point breaks the campaign's linear constraints: "
+                + "; ".join(broken)
+                + ". Change the values so that every constraint holds."
+            )
+        o0 = campaign.objectives[0].name
+        results = _pairs(args.result, "--result", f"{o0}=42.0")
         if results:
             names = [o.name for o in campaign.objectives]
             unknown = sorted(set(results) - set(names))
@@ -256,6 +289,13 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 objectives = {k: float(v) for k, v in results.items()}
             except ValueError:
                 raise UsageError(f"--result: values must be numbers, got {results}") from None
+            bad = [f"{k}={v}" for k, v in results.items() if not math.isfinite(objectives[k])]
+            if bad:
+                raise UsageError(
+                    f"--result {' '.join(bad)}: a result must be a finite number. For a "
+                    "measurement that failed, leave --result out and let the campaign run "
+                    "the experiment."
+                )
             eid = ledger.propose(params, origin="manual", provenance={"entered_by": "user"})
             ledger.start(eid)
             ledger.finish(eid, "done", objectives=objectives, feasible=True)

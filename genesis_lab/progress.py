@@ -50,8 +50,12 @@ class ProgressDisplay:
             self._bar.update(self._task, completed=p.completed, total=p.budget, best=best)
             return
         e = p.experiment
-        value = e.objectives.get(self.objective)
-        what = f"{self.objective}={_fmt(value)}" if e.status == "done" else (e.error or "")
+        if e.status == "done":
+            what = ", ".join(f"{k}={_fmt(v)}" for k, v in e.objectives.items())
+            if not e.feasible:  # e.g. an outcome constraint broken: not a candidate for best
+                what += f" infeasible ({e.error})" if e.error else " infeasible"
+        else:
+            what = e.error or ""
         print(
             f"[{p.completed}/{p.budget}] experiment {e.id} {e.status}: {what} (best {best})",
             file=sys.stderr,

@@ -50,7 +50,10 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
 
 
 def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
-    """For several objectives: the Pareto set and the hypervolume after each experiment."""
+    """For several objectives: the Pareto set and the hypervolume after each experiment.
+
+    Confirmation replicates re-measure a point already in the campaign; like the
+    single-objective best, the Pareto set and the trace leave them out."""
     objs = campaign.objectives
     if len(objs) < 2:
         return {}
@@ -59,7 +62,7 @@ def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
     refs = [o.reference for o in objs]
     ref = None if any(r is None for r in refs) else sign * np.array(refs, dtype=float)
     for e in exps:
-        if e.status in ("done", "failed"):
+        if e.status in ("done", "failed") and e.origin != "confirm":
             vals = [e.objectives.get(o.name) for o in objs]
             if e.status == "done" and e.feasible and all(isinstance(v, int | float) for v in vals):
                 rows.append((e, sign * np.array(vals, dtype=float)))

@@ -41,6 +41,20 @@ class Agent:
         """Learn from finished experiments (in the order they finished)."""
         self.observations.extend(observations)
 
+    def usable(self, obs: Observation) -> bool:
+        """A feasible observation with a finite number for every objective.
+
+        Anything else (a missing, null or non-finite value, e.g. from a store
+        written by hand or by an older version) is learned as infeasible rather
+        than crashing the campaign."""
+        if not (obs.feasible and obs.objectives):
+            return False
+        for o in self.campaign.objectives:
+            v = obs.objectives.get(o.name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                return False
+        return True
+
     def minimized(self, objectives: dict[str, float]) -> np.ndarray:
         """Every objective in minimized form (maximized ones negated)."""
         return np.array(
@@ -77,13 +91,7 @@ class Agent:
         return float(np.max(weights * z) + 0.05 * np.sum(weights * z))
 
     def _scale(self) -> tuple[np.ndarray, np.ndarray]:
-        F = np.array(
-            [
-                self.minimized(o.objectives)
-                for o in self.observations
-                if o.feasible and o.objectives and all(np.isfinite(list(o.objectives.values())))
-            ]
-        )
+        F = np.array([self.minimized(o.objectives) for o in self.observations if self.usable(o)])
         if len(F) == 0:
             m = len(self.campaign.objectives)
             return np.zeros(m), np.ones(m)
@@ -107,8 +115,7 @@ class Agent:
         waiting: list[dict[str, Any]] = []
         scale = self._scale() if weights is not None else None
         for obs in self.observations:
-            ok = obs.feasible and obs.objectives
-            v = self.scalar(obs.objectives, weights, scale) if ok else math.nan
+            v = self.scalar(obs.objectives, weights, scale) if self.usable(obs) else math.nan
             if math.isfinite(v):
                 X.append(obs.parameters)
                 y.append(v)

@@ -140,7 +140,7 @@ class GPBackend(Backend):
 
     def _acq_name(self) -> str:
         a = self.settings.acquisition
-        return {"EI": "ei", "PI": "pi", "LCB": "lcb", "gp_hedge": "ei"}[a]
+        return {"EI": "ei", "PI": "pi", "LCB": "lcb"}[a]  # gp_hedge is refused at load
 
     def config(self) -> dict[str, Any]:
         return {

@@ -161,6 +161,27 @@ class Space:
             lo, hi = p.bounds
             if not lo <= f <= hi:
                 problems.append(f"{p.name}: {f:g} is outside its bounds [{lo}, {hi}]")
+            elif isinstance(p, IntegerParameter) and f != round(f):
+                problems.append(f"{p.name}: {f:g} is not a whole number (an integer parameter)")
+        return problems
+
+    def constraint_problems(
+        self, params: Mapping[str, Any], constraints: Sequence[Any], tol: float = 1e-6
+    ) -> list[str]:
+        """Linear constraints a (validated) user-given point breaks, one line each."""
+        problems = []
+        for c in constraints:
+            if getattr(c, "kind", None) != "linear":
+                continue
+            total = sum(coef * float(params[name]) for name, coef in c.terms.items())
+            scale = tol * max(1.0, sum(abs(coef) for coef in c.terms.values()))
+            expr = " + ".join(f"{coef:g}*{name}" for name, coef in c.terms.items())
+            if c.equals is not None and abs(total - c.equals) > scale:
+                problems.append(f"{expr} = {total:.6g}, but the campaign requires {c.equals:g}")
+            if c.min is not None and total < c.min - scale:
+                problems.append(f"{expr} = {total:.6g}, below the campaign's min {c.min:g}")
+            if c.max is not None and total > c.max + scale:
+                problems.append(f"{expr} = {total:.6g}, above the campaign's max {c.max:g}")
         return problems
 
     def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:

@@ -240,6 +240,15 @@ class OptimizerSettings(Strict):
     )
     batch_size: int = Field(default=1, ge=1, description="proposals requested at once")
 
+    @model_validator(mode="after")
+    def _hedge_needs_skopt(self) -> OptimizerSettings:
+        if self.acquisition == "gp_hedge" and self.model == "GP" and self.engine == "fast":
+            raise ValueError(
+                "acquisition gp_hedge (scikit-optimize's portfolio of EI, PI and LCB) needs "
+                "engine: skopt; the fast GP engine takes EI, PI or LCB"
+            )
+        return self
+
 
 class Confirmation(Strict):
     """After the budget: re-run the best point to confirm it."""

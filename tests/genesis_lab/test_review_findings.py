@@ -1,0 +1,202 @@
+"""What a user-level review of the agent's features found, each now refused
+cleanly or handled: manual experiments that break the campaign's rules,
+confirmation replicates in a Pareto set, unwritable output paths, options the
+fast engine does not have, and stores holding values the agent cannot learn."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from genesis_lab.agent import Agent, Observation
+from genesis_lab.cli import main
+from genesis_lab.ledger import Ledger
+from genesis_lab.pareto import non_dominated
+from genesis_lab.spec import CampaignSpec
+from tests.conftest import edit_yaml
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _store_digest(directory: Path) -> str:
+    with Ledger.open(directory) as ledger:
+        rows = [e.as_dict() for e in ledger.experiments()]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _short_run(capsys, campaign: Path, out: Path, n: int) -> None:
+    code, _, err = run_cli(
+        capsys, "run", campaign, "--out", out, "--max-experiments", n, "--time-scale", 0, "--quiet"
+    )
+    assert code == 0, err
+
+
+REACTOR = [
+    "--param",
+    "residence_time=10",
+    "--param",
+    "temperature=85",
+    "--param",
+    "equivalents=3",
+    "--param",
+    "concentration=0.7",
+]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_manual_result_must_be_finite_and_the_campaign_stays_resumable(
+    value, examples, tmp_path, capsys
+):
+    out = tmp_path / "r"
+    _short_run(capsys, examples / "reactor_campaign.yaml", out, 4)
+    before = _store_digest(out)
+    code, _, err = run_cli(capsys, "suggest", out, *REACTOR, "--result", f"yield={value}")
+    assert code == 2 and "finite number" in err and "Traceback" not in err, err
+    assert _store_digest(out) == before  # nothing recorded
+    code, _, err = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")
+    assert code == 0, err
+
+
+def test_a_manual_point_must_satisfy_the_linear_constraints(examples, tmp_path, capsys):
+    out = tmp_path / "e"
+    _short_run(capsys, examples / "electrolyte_campaign.yaml", out, 3)
+    before = _store_digest(out)
+    # the fractions sum to 1.5
+    code, _, err = run_cli(
+        capsys,
+        "suggest",
+        out,
+        *("--param", "salt=1", "--param", "frac_ec=0.5"),
+        *("--param", "frac_emc=0.5", "--param", "frac_dmc=0.5"),
+    )
+    assert code == 2 and "linear constraints" in err and "= 1.5" in err, err
+    assert "requires 1" in err and "Traceback" not in err
+    # sums to 1 but breaks frac_ec >= 0.1
+    code, _, err = run_cli(
+        capsys,
+        "suggest",
+        out,
+        *("--param", "salt=1", "--param", "frac_ec=0.05"),
+        *("--param", "frac_emc=0.5", "--param", "frac_dmc=0.45"),
+    )
+    assert code == 2 and "below the campaign's min 0.1" in err, err
+    assert _store_digest(out) == before
+    # a point that keeps every rule is accepted
+    code, stdout, err = run_cli(
+        capsys,
+        "suggest",
+        out,
+        *("--param", "salt=1", "--param", "frac_ec=0.3"),
+        *("--param", "frac_emc=0.3", "--param", "frac_dmc=0.4"),
+    )
+    assert code == 0 and "queued" in stdout, err
+
+
+def test_an_integer_parameter_refuses_a_fraction(examples, tmp_path, capsys):
+    out = tmp_path / "f"
+    _short_run(capsys, examples / "thin_film_campaign.yaml", out, 2)
+    args = ["--param", "power=200", "--param", "pressure=5", "--param", "temperature=100"]
+    code, _, err = run_cli(capsys, "suggest", out, *args, "--param", "time=10.5")
+    assert code == 2 and "time: 10.5 is not a whole number" in err, err
+    code, _, err = run_cli(capsys, "suggest", out, *args, "--param", "time=10")
+    assert code == 0, err
+
+
+def test_a_result_without_a_value_shows_an_objective_in_its_example(examples, tmp_path, capsys):
+    out = tmp_path / "r"
+    _short_run(capsys, examples / "reactor_campaign.yaml", out, 2)
+    code, _, err = run_cli(capsys, "suggest", out, *REACTOR, "--result", "yield")
+    assert code == 2 and "--result yield=" in err, err
+
+
+def test_confirmation_replicates_stay_out_of_the_pareto_set(examples, tmp_path, capsys):
+    camp = edit_yaml(
+        examples / "reactor_pareto.yaml",
+        lambda d: d.update(budget={"experiments": 10}, confirm={"replicates": 3}),
+    )
+    out = tmp_path / "pc"
+    code, _, err = run_cli(capsys, "run", camp, "--out", out, "--time-scale", 0, "--quiet")
+    assert code == 0, err
+    code, stdout, _ = run_cli(capsys, "status", out, "--json")
+    status = json.loads(stdout)
+    with Ledger.open(out) as ledger:
+        exps = ledger.experiments()
+    replicates = {e.id for e in exps if e.origin == "confirm"}
+    assert len(replicates) == 3
+    pareto_ids = {p["experiment"] for p in status["pareto"]}
+    assert pareto_ids and not pareto_ids & replicates
+    trace = status["hypervolume_trace"]
+    assert [t["experiment"] for t in trace] == [e.id for e in exps if e.origin != "confirm"]
+    assert status["hypervolume"] == trace[-1]["hypervolume"]
+    # still non-dominated among the budgeted experiments
+    sign = [-1.0 if o["goal"] == "maximize" else 1.0 for o in status["objectives"]]
+    names = [o["name"] for o in status["objectives"]]
+    pts = [
+        [s * e.objectives[n] for s, n in zip(sign, names, strict=True)]
+        for e in exps
+        if e.id in pareto_ids
+    ]
+    assert all(non_dominated(np.array(pts)))
+
+
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["bench", "quick", "--only", "brannin"], "invalid choice: 'brannin'"),
+        (["bench", "quick", "--only", "Branin"], "invalid choice: 'Branin'"),
+        (["bench", "quick", "--json", "/nonexistent/dir/x.json"], "does not exist"),
+        (["bench", "quick", "--markdown", "/nonexistent/dir/x.md"], "does not exist"),
+    ],
+)
+def test_bench_refuses_bad_arguments_before_running(argv, needle, capsys):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and needle in err and "Traceback" not in err, err
+    assert "[bench]" not in err  # refused before any benchmark started
+
+
+def test_export_to_an_unwritable_path_is_a_clear_error(examples, tmp_path, capsys):
+    out = tmp_path / "r"
+    _short_run(capsys, examples / "reactor_campaign.yaml", out, 2)
+    code, _, err = run_cli(capsys, "export", out, "--csv", tmp_path / "no" / "such" / "x.csv")
+    assert code == 2 and "does not exist" in err and "Traceback" not in err, err
+    code, _, err = run_cli(capsys, "export", out, "--csv", tmp_path)
+    assert code == 2 and "is a directory" in err, err
+
+
+def test_gp_hedge_needs_the_scikit_optimize_engine(examples, tmp_path, capsys):
+    camp = edit_yaml(
+        examples / "reactor_campaign.yaml",
+        lambda d: d["optimizer"].update(acquisition="gp_hedge"),
+    )
+    code, _, err = run_cli(capsys, "run", camp, "--out", tmp_path / "h", "--time-scale", 0)
+    assert code == 2 and "gp_hedge" in err and "engine: skopt" in err, err
+    assert not (tmp_path / "h").exists()
+
+
+def test_the_agent_learns_a_missing_or_non_finite_value_as_infeasible(examples):
+    import yaml
+
+    spec = CampaignSpec.model_validate(
+        {**yaml.safe_load((examples / "reactor_campaign.yaml").read_text()), "seed": 1}
+    )
+    agent = Agent(spec)
+    p = {"residence_time": 10.0, "temperature": 85.0, "equivalents": 3.0, "concentration": 0.7}
+    q = {**p, "temperature": 90.0}
+    agent.ingest(
+        [
+            Observation(p, {"yield": 50.0}),
+            Observation(q, {"yield": None}),  # e.g. a store written by an older version
+            Observation({**p, "temperature": 95.0}, {"yield": float("nan")}),
+        ]
+    )
+    X, y = agent.training_data()
+    assert len(X) == 3 and y[0] == -50.0 and y[1] > y[0] and y[2] > y[0]  # penalized, not lost
+    assert len(agent.suggest(1)) == 1

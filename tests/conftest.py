@@ -25,3 +25,12 @@ def edit_yaml(path: Path, change) -> Path:
     change(data)
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+def run_cli(capsys, *argv):
+    """Run ``genesis-lab ARGV`` in-process: (exit code, stdout, stderr)."""
+    from genesis_lab.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err

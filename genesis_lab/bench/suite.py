@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .problems import Problem, buchwald, first_success, synthetic
-from .strategies import Trace, run_strategy
+from .strategies import Trace, run_skopt, run_strategy
 
 __all__ = ["SUITES", "run_suite", "print_table"]
 
@@ -47,12 +47,11 @@ def optimization_rows(
     problem: Problem,
     seeds: int,
     strategies: list[str],
-    seeds_by_strategy: dict[str, int] | None = None,
     progress: Callable[[str], None] = lambda s: None,
 ) -> list[Row]:
     rows = []
     for strat in strategies:
-        n = (seeds_by_strategy or {}).get(strat, seeds)
+        n = seeds
         traces: list[Trace] = []
         for seed in range(n):
             progress(f"{problem.name}: {strat} seed {seed + 1}/{n}")
@@ -250,9 +249,9 @@ def pareto_rows(seeds: int, progress: Callable[[str], None] = lambda s: None) ->
         for seed in range(seeds):
             progress(f"reactor pareto: {strat} seed {seed + 1}/{seeds}")
             if strat == "skopt":
-                pts, sec = _pareto_skopt(spec, model, seed)
+                pts, trace = _pareto_skopt(spec, model, seed)
                 hvs.append(hypervolume(np.array(pts), ref))
-                ms += [1000 * t for t in sec]
+                ms += [1000 * t for t in trace.propose_seconds]
                 continue
             opt = (
                 {"model": "GP", "initial_points": 8} if strat == "genesis" else {"model": "random"}
@@ -288,34 +287,29 @@ def pareto_rows(seeds: int, progress: Callable[[str], None] = lambda s: None) ->
     return rows
 
 
-def _pareto_skopt(spec: Any, model: Any, seed: int) -> tuple[list[list[float]], list[float]]:
-    """Plain scikit-optimize on a fixed equal-weight sum of the normalized objectives."""
-    import warnings
-
-    from skopt import Optimizer
-
-    from ..agent import Space
+def _pareto_skopt(spec: Any, model: Any, seed: int) -> tuple[list[list[float]], Trace]:
+    """Plain scikit-optimize (:func:`run_skopt`) on a fixed equal-weight sum of the
+    two objectives, each divided by its single-objective optimum; returns every
+    experiment's (negated) objectives and the trace."""
 
     y_max = type(model).optimum("yield_pct", "maximize")[1]
     sty_max = type(model).optimum("space_time_yield", "maximize")[1]
-    space = Space(spec.parameters)
-    opt = Optimizer(space.skopt_dimensions(), base_estimator="GP", random_state=seed)
     pts: list[list[float]] = []
-    seconds: list[float] = []
-    told: tuple[list, float] | None = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(spec.budget.experiments):
-            t0 = time.perf_counter()
-            if told is not None:
-                opt.tell(*told)
-            x = opt.ask()
-            seconds.append(time.perf_counter() - t0)
-            t = model.truth(**space.from_list(x))
-            y, sty = float(t["yield_pct"]), float(t["space_time_yield"])
-            told = (x, -(0.5 * y / y_max + 0.5 * sty / sty_max))
-            pts.append([-y, -sty])
-    return pts, seconds
+
+    def score(params: dict[str, Any]) -> float:
+        t = model.truth(**params)
+        y, sty = float(t["yield_pct"]), float(t["space_time_yield"])
+        pts.append([-y, -sty])
+        return -(0.5 * y / y_max + 0.5 * sty / sty_max)
+
+    problem = Problem(
+        "reactor_pareto",
+        [p.model_dump(exclude_none=True) for p in spec.parameters],
+        score,
+        budget=spec.budget.experiments,
+        optimum=-1.0,
+    )
+    return pts, run_skopt(problem, seed)
 
 
 def overhead_rows(experiments: int = 30) -> list[Row]:
@@ -365,7 +359,6 @@ SUITES: dict[str, dict[str, Any]] = {
     # quick: < 5 min on 2 cores
     "quick": {
         "seeds": 5,
-        "skopt_seeds": 5,
         "datasets": ["a"],
         "reactor_seeds": 3,
         "latency": (100, 300),
@@ -374,7 +367,6 @@ SUITES: dict[str, dict[str, Any]] = {
     # full: every Buchwald dataset, 10 seeds for every strategy (about 23 min)
     "full": {
         "seeds": 10,
-        "skopt_seeds": 10,
         "datasets": list("abcde"),
         "reactor_seeds": 10,
         "latency": (100, 300),
@@ -404,7 +396,6 @@ def _run_suite(
 ) -> dict[str, Any]:
     cfg = SUITES[name]
     strategies = ["genesis", "skopt", "random"]
-    per = {"skopt": cfg["skopt_seeds"]}
     t0 = time.time()
     rows: list[Row] = []
 
@@ -415,10 +406,10 @@ def _run_suite(
         rows += latency_rows(cfg["latency"], cfg["latency_reps"], ["genesis", "skopt"], progress)
     for fname in ("branin", "hartmann6"):
         if want(fname):
-            rows += optimization_rows(synthetic(fname), cfg["seeds"], strategies, per, progress)
+            rows += optimization_rows(synthetic(fname), cfg["seeds"], strategies, progress)
     for letter in cfg["datasets"]:
         if want("buchwald") or want(f"buchwald_{letter}"):
-            rows += optimization_rows(buchwald(letter), cfg["seeds"], strategies, per, progress)
+            rows += optimization_rows(buchwald(letter), cfg["seeds"], strategies, progress)
     if want("reactor"):
         rows += reactor_rows(cfg["reactor_seeds"], strategies, progress)
     if want("pareto"):

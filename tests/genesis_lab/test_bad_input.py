@@ -7,14 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from genesis_lab.cli import main
-from tests.conftest import edit_yaml
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import edit_yaml, run_cli
 
 
 def _campaign(examples: Path) -> Path:

@@ -8,14 +8,8 @@ import sqlite3
 
 import pytest
 
-from genesis_lab.cli import main
 from genesis_lab.ledger import Ledger
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import run_cli
 
 
 @pytest.fixture

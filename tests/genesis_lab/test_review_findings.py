@@ -13,17 +13,10 @@ import numpy as np
 import pytest
 
 from genesis_lab.agent import Agent, Observation
-from genesis_lab.cli import main
 from genesis_lab.ledger import Ledger
 from genesis_lab.pareto import non_dominated
 from genesis_lab.spec import CampaignSpec
-from tests.conftest import edit_yaml
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.conftest import edit_yaml, run_cli
 
 
 def _store_digest(directory: Path) -> str:

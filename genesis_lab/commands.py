@@ -47,7 +47,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             "lab_dir": str(files.lab_dir) if files.lab_dir else None,
         },
     )
+    note = design_note(files.campaign, budget)
+    if note:
+        print(f"genesis-lab run: note: {note}", file=sys.stderr)
     return _drive(files, lab, ledger, budget, args, resumed=False)
+
+
+def design_note(campaign: Any, budget: int) -> str | None:
+    """A warning when the initial design uses up the whole budget (the model never proposes)."""
+    opt = campaign.optimizer
+    if opt.model == "random" or opt.initial_points < budget:
+        return None
+    return (
+        f"optimizer.initial_points ({opt.initial_points}) is not below the budget ({budget} "
+        f"experiments), so every experiment comes from the {opt.initial_design} initial design "
+        f"and the {opt.model} model never proposes one; lower initial_points below the budget "
+        "to let it"
+    )
 
 
 def cmd_resume(args: argparse.Namespace) -> int:

@@ -58,9 +58,9 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
-    """Walk ``model`` along ``loc`` (ignoring list indices and union tags) and
-    return the field names allowed at the parent of the last element."""
+def _parent_model(model: type[BaseModel], loc: tuple[Any, ...]) -> Any:
+    """Walk ``model`` along ``loc`` (ignoring list indices and union tags) to the model that
+    holds the last element of ``loc`` (None when it cannot be told)."""
     current: Any = model
     for part in loc[:-1]:
         if isinstance(part, int) or current is None:
@@ -75,10 +75,22 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | N
             current = _model_in(field.annotation)
         else:  # a key of a dict-valued field (a device name) or a union tag
             current = _TAGGED.get(part, current)
-    fields = getattr(current, "model_fields", None)
+    return current
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | None:
+    """The field names allowed at the parent of the last element of ``loc``."""
+    fields = getattr(_parent_model(model, loc), "model_fields", None)
     if not fields:
         return None
     return sorted(f.alias or n for n, f in fields.items())
+
+
+def _has_default(model: type[BaseModel], loc: tuple[Any, ...]) -> bool:
+    """True when the field at ``loc`` may be left out (it has a default)."""
+    fields = getattr(_parent_model(model, loc), "model_fields", None) or {}
+    field = next((f for n, f in fields.items() if loc and loc[-1] in (n, f.alias)), None)
+    return field is not None and not field.is_required()
 
 
 _TAGGED: dict[str, type[BaseModel]] = {}
@@ -99,6 +111,23 @@ def _model_in(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
+
+
+def _yaml_kind(value: Any) -> str:
+    """How a YAML reader would name the type of ``value``."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({value!r})"
+    if isinstance(value, int | float):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
 
 
 def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> list[str]:
@@ -123,6 +152,18 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> l
         elif kind == "union_tag_not_found":
             ctx = err.get("ctx", {})
             lines.append(f"{where}: missing {ctx.get('discriminator', 'tag')}; add it")
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            fix = "write its keys indented under it"
+            if _has_default(model, loc):
+                fix += ", or delete the line to use the defaults"
+            lines.append(
+                f"{where}: expected a mapping of keys, got {_yaml_kind(err.get('input'))}; {fix}"
+            )
+        elif kind == "list_type":
+            lines.append(
+                f"{where}: expected a list, got {_yaml_kind(err.get('input'))}; "
+                "write one '- item' per line under it"
+            )
         else:
             msg = err["msg"]
             if msg.startswith("Value error, "):

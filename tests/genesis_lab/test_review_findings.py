@@ -193,3 +193,55 @@ def test_the_agent_learns_a_missing_or_non_finite_value_as_infeasible(examples):
     X, y = agent.training_data()
     assert len(X) == 3 and y[0] == -50.0 and y[1] > y[0] and y[2] > y[0]  # penalized, not lost
     assert len(agent.suggest(1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("optimizer", None, "optimizer: expected a mapping of keys, got nothing (null)"),
+        ("optimizer", 3, "or delete the line to use the defaults"),
+        ("budget", 30, "budget: expected a mapping of keys, got a number (30)"),
+        ("measure", "reactor", "measure: expected a list, got a string ('reactor')"),
+    ],
+)
+def test_a_section_of_the_wrong_shape_names_the_shape_and_the_fix(
+    key, value, expected, examples, tmp_path, capsys
+):
+    campaign = edit_yaml(examples / "reactor_campaign.yaml", lambda d: d.update({key: value}))
+    out = tmp_path / "r"
+    code, _, err = run_cli(capsys, "run", campaign, "--out", out, "--quiet")
+    assert code == 2 and expected in err and "Traceback" not in err, err
+    assert not out.exists()
+    if key == "budget":  # budget has no default: deleting it is not offered
+        assert "delete the line" not in err
+
+
+def test_an_initial_design_as_large_as_the_budget_is_pointed_out(examples, tmp_path, capsys):
+    out = tmp_path / "r"
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--max-experiments",
+        3,
+        "--time-scale",
+        0,
+        "--quiet",
+    )
+    assert code == 0, err
+    assert "initial_points (8) is not below the budget (3 experiments)" in err
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        tmp_path / "r2",
+        "--max-experiments",
+        9,
+        "--time-scale",
+        0,
+        "--quiet",
+    )
+    assert code == 0 and "initial_points" not in err, err

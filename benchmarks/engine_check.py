@@ -7,6 +7,9 @@
   within 0.01, per seed.
 * ``latency``: ms per proposal (tell one, ask one) at 100 and 300 observations in 6-D.
 
+``--descriptors FILE --describe PARAM:MODE`` encodes the named categoricals by numeric
+descriptors (e.g. the RDKit ones written by ``rdkit_descriptors.py``) instead of one-hot.
+
 ``--groups`` makes the back-end pass ``groups`` (one list of one-hot column indices per categorical
 parameter without descriptors) to GPBO, exactly as GPBackend should; ``--opt key=value`` passes any
 other GPBO option (values parsed as Python literals).  Both work by wrapping ``GPBO`` (no change to
@@ -14,6 +17,7 @@ the back-end); without them the current back-end is measured as is.
 
 Usage: PYTHONPATH=. python benchmarks/engine_check.py buchwald [--letters abcde] [--seeds 0-9]
        [--groups] [--opt k=v ...] [--jobs 2]
+       [--descriptors buchwald_descriptors.json --describe additive:raw ligand:pca2 ...]
        PYTHONPATH=. python benchmarks/engine_check.py synthetic [--seeds 0-9] [--problems ...]
        PYTHONPATH=. python benchmarks/engine_check.py latency
 """
@@ -115,7 +119,7 @@ def run_agent_until(problem, seed: int, stop_at_success: bool = True):
 
 
 def _job(args: tuple) -> tuple:
-    kind, name, seed, extra, groups, full, initial_points = args
+    kind, name, seed, extra, groups, full, initial_points, descriptors = args
     from threadpoolctl import threadpool_limits
 
     from genesis_lab.bench import problems as pb
@@ -124,6 +128,8 @@ def _job(args: tuple) -> tuple:
     with threadpool_limits(1, user_api="blas"):
         if kind == "buchwald":
             problem = pb.buchwald(name)
+            if descriptors:
+                attach_descriptors(problem, *descriptors)
             if initial_points is not None:
                 problem.initial_points = initial_points
             scores, ms = run_agent_until(problem, seed, stop_at_success=not full)
@@ -133,6 +139,40 @@ def _job(args: tuple) -> tuple:
             problem.initial_points = initial_points
         scores, ms = run_agent_until(problem, seed, stop_at_success=False)
         return (name, seed, min(scores) - problem.optimum, ms)
+
+
+def attach_descriptors(problem, path: str, modes: dict[str, str]) -> None:
+    """Give categorical parameters numeric descriptors from a JSON file {choice: {name: value}}
+    (written by ``rdkit_descriptors.py``).  ``modes``: parameter -> "raw" (every descriptor that
+    varies, standardized) or "pcaK" (the first K principal components of those)."""
+    import json
+
+    table = json.loads(Path(path).read_text())
+    for q in problem.parameters:
+        mode = modes.get(q["name"])
+        if mode is None:
+            continue
+        names = sorted(table[q["choices"][0]])
+        M = np.array([[table[c][n] for n in names] for c in q["choices"]], float)
+        M = M[:, M.std(0) > 1e-9]
+        M = (M - M.mean(0)) / M.std(0)
+        if mode.startswith("pca"):
+            U, S, _ = np.linalg.svd(M, full_matrices=False)
+            k = int(mode[3:])
+            M = U[:, :k] * S[:k]
+        elif mode != "raw":
+            raise SystemExit(f"--describe: unknown mode {mode!r}; use raw or pcaK")
+        q["descriptors"] = {
+            c: [float(v) for v in row] for c, row in zip(q["choices"], M, strict=True)
+        }
+
+
+def _desc(args) -> tuple[str, dict[str, str]] | None:
+    if not args.describe:
+        return None
+    if not args.descriptors:
+        raise SystemExit("--describe needs --descriptors FILE")
+    return args.descriptors, dict(item.split(":", 1) for item in args.describe)
 
 
 def _seeds(text: str) -> list[int]:
@@ -169,7 +209,7 @@ def bench_buchwald(args, extra) -> None:
 
     seeds = _seeds(args.seeds)
     jobs = [
-        ("buchwald", L, s, extra, args.groups, args.full, args.initial_points)
+        ("buchwald", L, s, extra, args.groups, args.full, args.initial_points, _desc(args))
         for L in args.letters
         for s in seeds
     ]
@@ -205,7 +245,9 @@ def bench_synthetic(args, extra) -> None:
     seeds = _seeds(args.seeds)
     t0 = time.perf_counter()
     for name in args.problems:
-        jobs = [("synthetic", name, s, extra, False, True, args.initial_points) for s in seeds]
+        jobs = [
+            ("synthetic", name, s, extra, False, True, args.initial_points, None) for s in seeds
+        ]
         res = _map(jobs, args.jobs)
         reg = np.array([r[2] for r in res])
         ms = [1e3 * t for r in res for t in r[3]]
@@ -250,6 +292,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--groups", action="store_true", help="pass one-hot groups to GPBO")
     ap.add_argument("--opt", nargs="*", default=[], help="extra GPBO options key=value")
     ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument(
+        "--descriptors", help="JSON of descriptors per choice (from rdkit_descriptors.py)"
+    )
+    ap.add_argument(
+        "--describe",
+        nargs="*",
+        default=[],
+        help="buchwald: PARAM:raw or PARAM:pcaK, the parameters encoded by descriptors",
+    )
     ap.add_argument(
         "--initial-points",
         type=int,

@@ -47,6 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "lab_dir": str(files.lab_dir) if files.lab_dir else None,
         },
     )
+    ledger.claim()
     note = design_note(files.campaign, budget)
     if note:
         print(f"genesis-lab run: note: {note}", file=sys.stderr)
@@ -68,6 +69,7 @@ def design_note(campaign: Any, budget: int) -> str | None:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     ledger = Ledger.open(args.dir, readonly=False)
+    ledger.claim()
     files = CampaignFiles.from_store(ledger)
     seed = ledger.meta("seed")
     if seed is not None:

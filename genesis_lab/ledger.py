@@ -21,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import sqlite3
 import tempfile
 import threading
@@ -34,10 +35,27 @@ import numpy as np
 
 from .errors import StoreError
 
+try:  # POSIX; elsewhere a campaign directory is not locked against a second driver
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["Ledger", "Experiment", "STATUSES", "to_json"]
 
 SCHEMA_VERSION = 1
 STORE_FILE = "ledger.sqlite"
+LOCK_FILE = "driver.lock"
+
+
+def _read_holder(fd: int) -> str:
+    """' (process N on HOST)' from a driver lock file, or '' when it cannot be read."""
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f" (process {info['pid']} on {info['host']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
 STATUSES = ("proposed", "running", "done", "failed", "aborted", "refused")
 
 _SCHEMA = """
@@ -161,6 +179,7 @@ class Ledger:
         self.readonly = readonly
         # bluesky delivers documents from its event-loop thread: serialize access
         self._lock = threading.RLock()
+        self._claim: int | None = None  # fd holding the driver lock (see claim)
 
     # ------------------------------------------------------------ opening
     @staticmethod
@@ -277,8 +296,59 @@ class Ledger:
             conn.isolation_level = "DEFERRED"
         return conn
 
+    # ------------------------------------------------------------ one driver at a time
+    def claim(self) -> None:
+        """Become the one process that runs this campaign (``run`` and ``resume`` do).
+
+        An exclusive ``flock`` on ``driver.lock`` in the campaign directory, held until
+        :meth:`close` or the process ends (the kernel releases it on a crash or ``kill -9``, so
+        a stale lock never blocks ``resume``).  ``suggest``, ``status``, ``export`` and ``show``
+        do not claim: they may run beside the driver.  Raises StoreError when another process
+        holds it.
+        """
+        if fcntl is None or self._claim is not None:
+            return
+        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise StoreError(
+                f"{self.directory} is in use by another run or resume{holder}; wait for it to "
+                "finish, or stop it (Ctrl-C) and then 'genesis-lab resume' it"
+            ) from None
+        os.ftruncate(fd, 0)
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        os.write(fd, json.dumps(info).encode())
+        self._claim = fd
+
+    def driver(self) -> dict[str, Any] | None:
+        """Who runs this campaign now: ``{"pid", "host", "since"}``, or None when nobody does."""
+        path = self.directory / LOCK_FILE
+        if fcntl is None or not path.exists():
+            return None
+        if self._claim is not None:
+            return json.loads(path.read_text() or "{}") or None
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                try:
+                    return json.loads(os.pread(fd, 4096, 0) or b"{}") or {"pid": None}
+                except ValueError:
+                    return {"pid": None}
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
     def close(self) -> None:
         self._conn.close()
+        if self._claim is not None:
+            os.close(self._claim)  # releases the flock
+            self._claim = None
 
     def __enter__(self) -> Ledger:
         return self

@@ -128,7 +128,11 @@ class ObjectiveEvaluator:
 
     def __call__(self, readings: Mapping[str, Any]) -> float:
         if self._func is not None:
-            return float(self._func(dict(readings)))
+            # the function sees every reading under both of its names:
+            # "reactor.yield_pct" (as in expressions) and its data key "reactor_yield_pct"
+            both = dict(readings)
+            both.update({n: readings[k] for n, k in self._keys.items() if k in readings})
+            return float(self._func(both))
         assert self._tree is not None
         return float(self._eval(self._tree, readings))
 

@@ -88,8 +88,11 @@ def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
 def _state(ledger: Ledger, counts: dict[str, int]) -> str:
     if ledger.meta("stop_reason"):
         return "finished"
+    driver = ledger.driver()
+    if driver is not None:
+        return "running" + (f" (process {driver['pid']})" if driver.get("pid") else "")
     if counts["running"]:
-        return "running or interrupted"
+        return "interrupted"
     return "paused" if counts["completed"] or counts["proposed"] else "new"
 
 

@@ -35,6 +35,15 @@ __all__ = [
 
 MODEL_ORIGINS = ("initial", "model", "random")
 MAX_CONSECUTIVE_REFUSALS = 25
+# failures the model learns as "do not go there": the sample or the point itself was bad
+# (a scientific failure, a refusal by the safety envelope, or readings on which the campaign's
+# own expressions break); infrastructure and instrument failures say nothing about the point
+LEARNED_FAILURES = ("scientific", "refused", "evaluation")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class CampaignInterrupted(Exception):
@@ -121,7 +130,7 @@ class CampaignRunner:
             return Observation(
                 e.parameters, {k: v for k, v in e.objectives.items()}, feasible=bool(e.feasible)
             )
-        if e.status in ("failed", "refused") and e.failure_kind in ("scientific", "refused"):
+        if e.status in ("failed", "refused") and e.failure_kind in LEARNED_FAILURES:
             return Observation(e.parameters, {}, feasible=False)
         return None
 
@@ -194,6 +203,13 @@ class CampaignRunner:
             streak += 1
         if streak >= self.campaign.max_consecutive_failures:
             last = next(e for e in reversed(exps) if e.status == "failed")
+            if last.failure_kind == "evaluation":
+                return (
+                    f"stopped after {streak} failures in a row: the campaign's objectives or "
+                    f"outcome constraints could not be evaluated (last: {last.error}); the "
+                    "readings are in the ledger ('genesis-lab export'); fix the campaign file "
+                    "and start a new campaign with it"
+                )
             return (
                 f"stopped after {streak} instrument failures in a row (last: {last.error}); "
                 "check the instruments, then 'genesis-lab resume'"
@@ -358,15 +374,28 @@ class CampaignRunner:
         readings = readings_from_documents(docs)
         objectives: dict[str, float] = {}
         problems = invalid_readings(docs)
+        broken: list[str] = []  # the campaign's own expressions or functions raised
         for ev in self.objectives:
             try:
                 v = ev(readings)
-            except (KeyError, ValueError, ZeroDivisionError, OverflowError, TypeError) as exc:
-                v, _ = math.nan, problems.append(f"{ev.name}: {type(exc).__name__}: {exc}")
-            if not math.isfinite(v):
-                problems.append(f"{ev.name} is {v} (readings not finite or out of range)")
+            except Exception as exc:  # user code (function:) may raise anything
+                v = math.nan
+                broken.append(f"objective {ev.name} could not be evaluated: {_describe(exc)}")
+            else:
+                if not math.isfinite(v):
+                    problems.append(f"{ev.name} is {v} (readings not finite or out of range)")
             objectives[ev.name] = v
-        if problems:
+        constraint_values = []
+        if not problems and not broken:
+            for ev, c in self.outcome_constraints:
+                try:
+                    constraint_values.append((c, ev(readings)))
+                except Exception as exc:
+                    broken.append(
+                        f"outcome constraint {c.expression!r} could not be evaluated: "
+                        f"{_describe(exc)}"
+                    )
+        if problems or broken:
             self.ledger.finish(
                 e.id,
                 "failed",
@@ -374,15 +403,14 @@ class CampaignRunner:
                 readings=readings,
                 feasible=False,
                 run_uid=uid,
-                error="; ".join(problems),
-                failure_kind="scientific",
+                error="; ".join(broken + problems),
+                failure_kind="evaluation" if broken else "scientific",
                 device_state=self.device_state(),
             )
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
             return
         violated = []
-        for ev, c in self.outcome_constraints:
-            v = ev(readings)
+        for c, v in constraint_values:
             too_low = c.min is not None and not v >= c.min
             too_high = c.max is not None and not v <= c.max
             if too_low or too_high:
@@ -413,7 +441,7 @@ class CampaignRunner:
             feasible=False if kind == "refused" else None,
             device_state=self.device_state(),
         )
-        if kind in ("refused", "scientific"):  # teach the model where not to go
+        if kind in LEARNED_FAILURES:  # teach the model where not to go
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
 
     def _report(self, eid: int) -> None:

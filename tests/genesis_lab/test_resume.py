@@ -261,3 +261,44 @@ def test_stored_documents_replay_through_any_callback(examples, tmp_path, capsys
         for e in exps:
             assert replay(ledger.documents(e.run_uid), cb) == 4
     assert cb.values == [e.objectives["yield"] for e in exps] and cb.stops == 3
+
+
+def test_a_running_campaign_cannot_be_driven_twice_and_a_killed_one_is_free(
+    examples, tmp_path, capsys
+):
+    out = tmp_path / "live"
+    proc = cli(
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--max-experiments",
+        12,
+        "--time-scale",
+        0.02,
+        "--quiet",
+    )
+    try:
+        wait_for(lambda: status_of(out, 1) is not None)
+        # a second driver is refused, and nothing is recorded by it
+        code = main(["resume", str(out), "--time-scale", "0", "--quiet"])
+        _, err = capsys.readouterr()
+        assert code == 2 and "in use by another run or resume" in err, err
+        assert f"process {proc.pid}" in err and "Traceback" not in err
+        assert main(["status", str(out), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["state"] == f"running (process {proc.pid})"
+        # readers and manual suggestions still work beside the driver
+        assert main(["status", str(out)]) == 0
+        capsys.readouterr()
+    finally:
+        proc.kill()  # SIGKILL: the kernel releases the lock
+        proc.communicate(timeout=60)
+    assert main(["status", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] in ("interrupted", "paused")
+    assert main(["resume", str(out), "--time-scale", "0", "--quiet"]) == 0
+    capsys.readouterr()
+    with Ledger.open(out) as ledger:
+        counts = ledger.counts()
+        assert counts["done"] == 12 and counts["running"] == 0
+        runs = [e.run_uid for e in ledger.experiments("done")]
+        assert len(set(runs)) == len(runs)

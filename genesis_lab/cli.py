@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="budget of completed experiments (overrides the file)",
     )
-    r.add_argument("--seed", type=int, help="seed (overrides the file)")
+    r.add_argument(
+        "--seed", type=_non_negative_int, metavar="N", help="seed, 0 or more (overrides the file)"
+    )
     r.add_argument(
         "--time-scale",
         type=_non_negative_float,
@@ -149,6 +151,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"{v} must be 1 or more")
+    return v
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{v} must be 0 or more")
     return v
 
 

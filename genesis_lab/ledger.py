@@ -208,8 +208,16 @@ class Ledger:
             )
         # Build the store beside its final place and rename it in: a crash
         # during creation leaves no half-made campaign behind.
-        d.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.creating-", dir=d.parent))
+        try:
+            d.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.creating-", dir=d.parent))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            where = exc.filename if exc.filename and ".creating-" not in str(exc.filename) else ""
+            raise StoreError(
+                f"cannot create the campaign directory {d} ({reason}{': ' if where else ''}"
+                f"{where}); choose another --out"
+            ) from None
         try:
             conn = cls._connect(tmp / STORE_FILE, readonly=False)
             with conn:

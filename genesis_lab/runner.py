@@ -153,7 +153,8 @@ class CampaignRunner:
                 )
             else:
                 self._abort_and_requeue(e, uid, "interrupted (process stopped mid-run)")
-                notes.append(f"experiment {e.id}: interrupted mid-run; aborted and re-queued")
+                then = "re-queued" if self.campaign.interrupted == "requeue" else "dropped"
+                notes.append(f"experiment {e.id}: interrupted mid-run; aborted and {then}")
         return notes
 
     def _abort_and_requeue(self, e: Experiment, uid: str | None, reason: str) -> None:

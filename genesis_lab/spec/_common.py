@@ -19,6 +19,29 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.setdefault(key, line)
+            except TypeError:  # an unhashable key: let PyYAML report it
+                continue
+            if first != line:
+                raise _DuplicateKey(
+                    f"key {key!r} is given twice (lines {first} and {line}); keep one of them"
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_yaml(path: Path, what: str) -> tuple[dict[str, Any], str]:
     """Read a YAML mapping from ``path``; return it and the exact text."""
     src = f"{what} file {path}"
@@ -31,7 +54,9 @@ def load_yaml(path: Path, what: str) -> tuple[dict[str, Any], str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(src, f"cannot be read as UTF-8 text ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as exc:
+        raise SpecError(src, str(exc)) from None
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)

@@ -261,7 +261,7 @@ class CampaignSpec(Strict):
     name: str
     description: str = ""
     lab: str = Field(description="path of the lab file, relative to this campaign file")
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, description="seeds the design and the model")
     parameters: list[Parameter] = Field(min_length=1)
     measure: list[str] = Field(min_length=1, description="devices triggered and read")
     objectives: list[Objective] = Field(min_length=1)

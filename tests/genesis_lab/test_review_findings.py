@@ -245,3 +245,58 @@ def test_an_initial_design_as_large_as_the_budget_is_pointed_out(examples, tmp_p
         "--quiet",
     )
     assert code == 0 and "initial_points" not in err, err
+
+
+# --- review 3: a new user following the README -------------------------------------------
+
+
+def test_a_negative_seed_is_refused_before_anything_is_written(examples, tmp_path, capsys):
+    out = tmp_path / "r"
+    code, _, err = run_cli(capsys, "run", examples / "reactor_campaign.yaml", "--seed", -5)
+    assert code == 2 and "--seed: -5 must be 0 or more" in err and "Traceback" not in err
+    campaign = edit_yaml(examples / "reactor_campaign.yaml", lambda d: d.update(seed=-3))
+    code, _, err = run_cli(capsys, "run", campaign, "--out", out)
+    assert code == 2 and "seed: Input should be greater than or equal to 0" in err, err
+    assert not out.exists()
+
+
+def test_a_key_given_twice_in_a_yaml_file_is_refused(examples, tmp_path, capsys):
+    campaign = examples / "reactor_campaign.yaml"
+    text = campaign.read_text()
+    campaign.write_text(text.replace("seed: 7", "seed: 7\nseed: 8", 1))
+    code, _, err = run_cli(capsys, "run", campaign, "--out", tmp_path / "r")
+    assert code == 2 and "key 'seed' is given twice (lines" in err, err
+    lab = examples / "sim_lab.yaml"
+    lines = lab.read_text().splitlines()
+    top = next(i for i, ln in enumerate(lines) if ln and not ln.startswith((" ", "#")))
+    lab.write_text("\n".join([*lines, lines[top]]) + "\n")  # the first top-level key again
+    code, _, err = run_cli(capsys, "devices", lab)
+    assert code == 2 and "is given twice" in err, err
+
+
+@pytest.mark.parametrize("kind", ["parent is a file", "parent cannot be written"])
+def test_an_out_directory_that_cannot_be_made_is_exit_2(kind, examples, tmp_path, capsys):
+    if kind == "parent is a file":
+        (tmp_path / "a.csv").write_text("x")
+        out = tmp_path / "a.csv" / "sub"
+    else:
+        out = Path("/proc/genesis-lab-test")
+    code, _, err = run_cli(capsys, "run", examples / "reactor_campaign.yaml", "--out", out)
+    assert code == 2 and "cannot create the campaign directory" in err, err
+    assert "choose another --out" in err and "Traceback" not in err
+
+
+def test_resume_says_what_it_did_with_an_interrupted_experiment(examples, tmp_path, capsys):
+    out = tmp_path / "r"
+    _short_run(capsys, examples / "reactor_campaign.yaml", out, 3)
+    with Ledger.open(out, readonly=False) as ledger:  # as a crash mid-run leaves it
+        eid = ledger.propose(
+            {"residence_time": 5.0, "temperature": 80.0, "equivalents": 2.0, "concentration": 0.5},
+            origin="manual",
+        )
+        ledger.start(eid)
+    code, _, err = run_cli(
+        capsys, "resume", out, "--interrupted", "drop", "--time-scale", 0, "--quiet"
+    )
+    assert code == 0, err
+    assert f"experiment {eid}: interrupted mid-run; aborted and dropped" in err, err

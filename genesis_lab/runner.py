@@ -311,6 +311,7 @@ class CampaignRunner:
                 e.id, "refused", error="; ".join(reasons), failure_kind="refused", feasible=False
             )
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
+            self._report(e.id)
             return
         self._refusals = 0
         for attempt in range(self.campaign.retries + 1):

@@ -72,16 +72,18 @@ def test_refused_proposal_is_recorded_and_moves_nothing(examples, tmp_path, caps
             10,
             "--time-scale",
             0,
-            "--quiet",
         ]
     )
     assert code == 0
+    err = capsys.readouterr().err
     with Ledger.open(out) as ledger:
         exps = ledger.experiments()
         refused = [e for e in exps if e.status == "refused"]
         assert refused
         for e in refused:
             assert "forbidden region [70, 100]" in e.error
+            # the progress shows every refusal, not only finished experiments
+            assert f"experiment {e.id} refused: " in err, err
             assert e.run_uid is None  # no run: nothing moved
         for e in exps:
             if e.status == "done":

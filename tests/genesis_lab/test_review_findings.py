@@ -300,3 +300,19 @@ def test_resume_says_what_it_did_with_an_interrupted_experiment(examples, tmp_pa
     )
     assert code == 0, err
     assert f"experiment {eid}: interrupted mid-run; aborted and dropped" in err, err
+
+
+def test_numeric_choices_outside_the_hard_limits_are_refused_at_load(examples, tmp_path, capsys):
+    def change(d):
+        d["parameters"][2] = {
+            "name": "equivalents",
+            "type": "categorical",
+            "device": "reactor.equivalents",
+            "choices": [1, 2, 9],
+        }
+
+    campaign = edit_yaml(examples / "reactor_campaign.yaml", change)
+    out = tmp_path / "r"
+    code, _, err = run_cli(capsys, "run", campaign, "--out", out)
+    assert code == 2 and "[9] are not numbers within the hard limits" in err, err
+    assert "reactor.equivalents [1, 5]" in err and not out.exists()

@@ -45,6 +45,10 @@ class StoreError(UserError):
     """A campaign directory is missing, foreign, corrupt or already in use."""
 
 
+class InstrumentUnavailable(GenesisError):
+    """An instrument the campaign needs is not connected (the CLI exits with status 1)."""
+
+
 class SafetyViolation(GenesisError):
     """A proposal breaks the lab's safety envelope; nothing was moved."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from devices.safety import Limit, SafetyEnvelope, guard
 
-from .errors import SpecError
+from .errors import InstrumentUnavailable, SpecError
 from .spec import CampaignSpec, CategoricalParameter, LabSpec, LimitSpec
 
 __all__ = ["Lab", "import_object"]
@@ -193,6 +193,29 @@ class Lab:
                 problems.append(f"measure[{i}]: unknown device {name!r}; the lab has: {have}")
         if problems:
             raise SpecError(source, problems)
+
+    def connect(self, names: Iterable[str], timeout: float = 5.0) -> None:
+        """Wait until every named device that has a connection (EPICS, say) is connected.
+
+        Raises InstrumentUnavailable naming each device that is not, before anything is
+        recorded or moved; simulated devices are always connected.
+        """
+        missing = []
+        for name in dict.fromkeys(names):
+            dev = self.devices[name]
+            if not hasattr(dev, "wait_for_connection"):
+                continue
+            try:
+                dev.wait_for_connection(timeout=timeout)
+            except Exception as exc:
+                missing.append(f"{name}: {type(exc).__name__}: {exc}")
+        if missing:
+            raise InstrumentUnavailable(
+                f"cannot connect to {len(missing)} instrument(s) of {self.source} within "
+                f"{timeout:g} s:\n  - " + "\n  - ".join(missing) + "\nIs the IOC or driver "
+                "running and reachable (EPICS_CA_ADDR_LIST)? 'genesis-lab devices LAB' checks "
+                "every instrument; nothing was recorded"
+            )
 
     def close(self) -> None:
         for dev in self.devices.values():

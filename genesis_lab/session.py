@@ -68,6 +68,8 @@ class CampaignFiles:
             lab.check_campaign(self.campaign, self.campaign_source)
             compile_objectives(self.campaign, lab, self.campaign_source)
             compile_outcome_constraints(self.campaign, lab, self.campaign_source)
+            moved = [p.device.split(".")[0] for p in self.campaign.parameters]
+            lab.connect([*moved, *self.campaign.measure])
         except Exception:
             lab.close()
             raise

@@ -362,6 +362,18 @@ def test_devices_command_without_an_ioc_fails_fast(tmp_path, capsys):
     assert time.monotonic() - t0 < 15
 
 
+def test_a_campaign_without_its_ioc_stops_before_recording_anything(tmp_path, capsys):
+    lab, campaign = _lab_files(tmp_path, UNSERVED)
+    out = tmp_path / "run"
+    t0 = time.monotonic()
+    code, stdout, err = _cli(capsys, "run", campaign, "--out", out, "--quiet")
+    assert code == 1 and "Traceback" not in err, err
+    assert "cannot connect to 1 instrument(s)" in err and "reactor: TimeoutError" in err, err
+    assert "Is the IOC or driver running" in err and "nothing was recorded" in err
+    assert not out.exists()
+    assert time.monotonic() - t0 < 20  # one connection timeout, not a budget of failures
+
+
 def test_faults_fail_the_status_with_the_iocs_message(iocs):
     # experiment 0: the first set fails; experiment 1: the trigger fails (first attempts)
     iocs.start("faults", "--faults-at", "0:set_error", "--faults-at", "1:trigger_error")

@@ -151,6 +151,11 @@ def DatasetInstrument(  # noqa: N802 - used as a device class in lab files
     )
     if olympus is not None:
         folder = _resolve(base, olympus)
+        if not folder.is_dir():
+            raise ValueError(
+                f"{folder} does not exist; olympus: is relative to the lab file (or give an "
+                "absolute path to the folder holding config.json and data.csv)"
+            )
         if not (folder / "config.json").is_file():
             raise ValueError(
                 f"{folder} has no config.json (an Olympus dataset folder has "

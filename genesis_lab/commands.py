@@ -164,7 +164,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         e = ledger.experiment(args.experiment)
         if e is None:
             n = len(ledger.experiments())
-            raise StoreError(f"{args.dir} has no experiment {args.experiment}; it has 1..{n}")
+            has = f"it has 1..{n}" if n else "it has no experiments yet"
+            raise StoreError(f"{args.dir} has no experiment {args.experiment}; {has}")
         uids = sorted({u for u in [e.run_uid] if u} | _runs_of(ledger, e.id))
         record = {
             **e.as_dict(),

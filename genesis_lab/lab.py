@@ -60,7 +60,11 @@ class Lab:
             try:
                 device = cls(name=name, **kwargs)
             except Exception as exc:
-                problems.append(f"{where}.kwargs: {dspec.class_} rejected them: {exc}")
+                hint = ""
+                unknown = "unexpected keyword argument" in str(exc)
+                if isinstance(exc, TypeError) and unknown and _keywords(cls):
+                    hint = f"; {dspec.class_} takes: {', '.join(_keywords(cls))}"
+                problems.append(f"{where}.kwargs: {dspec.class_} rejected them: {exc}{hint}")
                 continue
             self.devices[name] = device
             settables = tuple(getattr(device, "settables", ()))
@@ -223,6 +227,21 @@ class Lab:
                 dev.destroy()
             except Exception:
                 pass
+
+
+def _keywords(cls: type) -> list[str]:
+    """The keyword arguments a device class documents (its own and a simulator's)."""
+    names = set(getattr(cls, "_SIM_KWARGS", ()) or ())
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        params = []
+    names |= {
+        p.name
+        for p in params
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("self", "name")
+    }
+    return sorted(names)
 
 
 def _accepts(cls: type, kw: str) -> bool:

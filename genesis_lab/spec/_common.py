@@ -73,13 +73,26 @@ def load_yaml(path: Path, what: str) -> tuple[dict[str, Any], str]:
     return data, text
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
+def _loc(loc: tuple[Any, ...], data: Any = None) -> str:
+    """A YAML path for ``loc``: union tags that pydantic inserts after a list index
+    (``parameters[1].float.bounds``) are left out, and a list item that has a ``name`` is
+    named: ``parameters[1] (temperature).bounds``."""
     out = ""
+    node = data
+    prev: Any = None
     for part in loc:
+        if isinstance(part, str) and isinstance(prev, int) and part in _TAGGED:
+            prev = part
+            continue  # a union tag, not a key of the file
         if isinstance(part, int):
             out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and -len(node) <= part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                out += f" ({node['name']})"
         else:
             out += ("." if out else "") + str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+        prev = part
     return out or "(top level)"
 
 
@@ -155,13 +168,15 @@ def _yaml_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+def describe_validation_error(
+    exc: ValidationError, model: type[BaseModel], data: Any = None
+) -> list[str]:
     """Turn pydantic's errors into lines of 'field: problem; fix'."""
     lines = []
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         kind = err["type"]
-        where = _loc(loc)
+        where = _loc(loc, data)
         if kind == "extra_forbidden":
             allowed = _allowed_keys(model, loc)
             hint = f"; allowed keys here: {', '.join(allowed)}" if allowed else ""
@@ -184,6 +199,10 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel]) -> l
             lines.append(
                 f"{where}: expected a mapping of keys, got {_yaml_kind(err.get('input'))}; {fix}"
             )
+        elif kind == "tuple_type":
+            lines.append(
+                f"{where}: expected a list such as [low, high], got {_yaml_kind(err.get('input'))}"
+            )
         elif kind == "list_type":
             lines.append(
                 f"{where}: expected a list, got {_yaml_kind(err.get('input'))}; "
@@ -203,7 +222,7 @@ def validate(model: type[M], data: dict[str, Any], source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(source, describe_validation_error(exc, model)) from None
+        raise SpecError(source, describe_validation_error(exc, model, data)) from None
 
 
 def resolve(base: Path, ref: str) -> Path:

@@ -53,6 +53,11 @@ class LimitSpec(Strict):
             if len(data) != 2:
                 raise ValueError("a limit written as a list must be [min, max]")
             return {"min": data[0], "max": data[1]}
+        if not isinstance(data, dict):
+            raise ValueError(
+                "write a limit as [min, max], or as a mapping with min and max (and optionally "
+                "max_step, forbidden), or with choices: [...]"
+            )
         return data
 
     @model_validator(mode="after")

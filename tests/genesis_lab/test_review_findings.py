@@ -316,3 +316,40 @@ def test_numeric_choices_outside_the_hard_limits_are_refused_at_load(examples, t
     code, _, err = run_cli(capsys, "run", campaign, "--out", out)
     assert code == 2 and "[9] are not numbers within the hard limits" in err, err
     assert "reactor.equivalents [1, 5]" in err and not out.exists()
+
+
+def test_messages_name_the_parameter_and_the_form_to_write(examples, tmp_path, capsys):
+    campaign = edit_yaml(
+        examples / "reactor_campaign.yaml", lambda d: d["parameters"][1].update(bounds=30)
+    )
+    code, _, err = run_cli(capsys, "run", campaign, "--out", tmp_path / "r")
+    assert code == 2, err
+    assert "parameters[1] (temperature).bounds: expected a list such as [low, high]" in err
+    assert ".float." not in err  # pydantic's union tag is not a path of the file
+
+    def lab_change(d):
+        d["devices"]["reactor"]["limits"]["residence_time"] = "thirty"
+        d["devices"]["reactor"]["kwargs"] = {"sead": 1}
+
+    lab = edit_yaml(examples / "sim_lab.yaml", lab_change)
+    code, _, err = run_cli(capsys, "devices", lab)
+    assert code == 2 and "write a limit as [min, max]" in err, err
+    edit_yaml(lab, lambda d: d["devices"]["reactor"]["limits"].update(residence_time=[0.5, 30]))
+    code, _, err = run_cli(capsys, "devices", lab)
+    assert code == 2 and "unexpected keyword argument 'sead'" in err, err
+    assert "FlowReactor takes: " in err and "seed" in err
+
+    lab = edit_yaml(
+        examples / "olympus" / "olympus_lab.yaml",
+        lambda d: d["devices"]["buchwald_a"]["kwargs"].update(olympus="../no/such/folder"),
+    )
+    code, _, err = run_cli(capsys, "devices", lab)
+    assert code == 2 and "does not exist; olympus: is relative to the lab file" in err, err
+
+
+def test_show_on_a_campaign_without_experiments_says_so(examples, tmp_path, capsys):
+    out = tmp_path / "r"
+    with Ledger.create(out, name="x", campaign_text="", lab_text=""):
+        pass
+    code, _, err = run_cli(capsys, "show", out, 1)
+    assert code == 2 and "has no experiment 1; it has no experiments yet" in err, err

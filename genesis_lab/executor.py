@@ -14,7 +14,9 @@ RunEngine; the executor then aborts the run (the stop document says
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,9 +132,13 @@ class EmbeddedExecutor:
         token = self.RE.subscribe(collect)
         try:
             try:
-                self.RE(plan)
+                # the RunEngine prints its own notes ("Pausing...", "Aborting...") to stdout;
+                # stdout is for results (--json), so they go to stderr with the progress
+                with contextlib.redirect_stdout(sys.stderr):
+                    self.RE(plan)
             except RunEngineInterrupted:
-                self.RE.abort(reason="interrupted by the user (Ctrl-C)")
+                with contextlib.redirect_stdout(sys.stderr):
+                    self.RE.abort(reason="interrupted by the user (Ctrl-C)")
                 return RunOutcome("interrupted", _uid(docs), docs, "interrupted by the user")
             except Exception as exc:
                 msg, kind, retryable = classify(exc)

@@ -159,6 +159,10 @@ def experiment_rows(ledger: Ledger) -> list[dict[str, Any]]:
             "finished_at": e.finished_at or "",
             "attempts": e.attempts,
             "acquisition": "" if e.acquisition is None else e.acquisition,
+            # feasible: "true"/"false" once known (a done experiment can be infeasible when an
+            # outcome constraint is broken); failure_kind says why (decision 7)
+            "feasible": "" if e.feasible is None else str(bool(e.feasible)).lower(),
+            "failure_kind": e.failure_kind or "",
             "error": e.error or "",
         }
         row.update({f"param.{k}": v for k, v in e.parameters.items()})

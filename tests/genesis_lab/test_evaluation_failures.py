@@ -5,6 +5,7 @@ instead of spending its budget."""
 
 from __future__ import annotations
 
+import csv
 import json
 
 from genesis_lab.ledger import Ledger
@@ -64,6 +65,14 @@ def test_a_constraint_that_breaks_on_some_readings_marks_those_points_infeasible
         assert "math domain error" in e.error and e.readings["electrolyte_viscosity"] <= 3
     code, stdout, _ = run_cli(capsys, "status", out, "--json")
     assert json.loads(stdout)["counts"]["failed"] == len(broken)
+    # the export says which experiments count and why the others do not
+    code, _, _ = run_cli(capsys, "export", out, "--csv", tmp_path / "x.csv")
+    with open(tmp_path / "x.csv", newline="") as fh:
+        rows = {int(r["experiment"]): r for r in csv.DictReader(fh)}
+    for e in broken:
+        assert rows[e.id]["feasible"] == "false" and rows[e.id]["failure_kind"] == "evaluation"
+    for e in fine:
+        assert rows[e.id]["feasible"] == ("true" if e.feasible else "false")
 
 
 def test_an_objective_function_sees_readings_under_both_names(

@@ -74,9 +74,10 @@ def test_ctrl_c_during_a_move_leaves_a_consistent_resumable_campaign(examples, t
     wait_for(lambda: status_of(out, 1) == "running")
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    stdout, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "genesis-lab resume" in err and "Traceback" not in err
+    assert stdout.strip() == "", stdout  # bluesky's "Pausing..." notes go to stderr too
     with Ledger.open(out) as ledger:
         first = ledger.experiment(1)
         assert first.status == "aborted" and "interrupted" in first.error

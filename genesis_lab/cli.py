@@ -60,33 +60,46 @@ def _parser() -> argparse.ArgumentParser:
 
     rs = sub.add_parser("resume", help="continue an interrupted campaign")
     rs.add_argument("dir", help="campaign directory")
-    rs.add_argument("--time-scale", type=_non_negative_float, metavar="X")
+    rs.add_argument(
+        "--time-scale",
+        type=_non_negative_float,
+        metavar="X",
+        help="simulated latencies x X (default: the value the campaign was run with)",
+    )
     rs.add_argument(
         "--interrupted",
         choices=["requeue", "drop"],
         help="an experiment cut short: run it again (default) or drop it",
     )
-    rs.add_argument("--json", action="store_true")
-    rs.add_argument("--quiet", action="store_true")
-    rs.add_argument("--verbose", action="store_true")
+    rs.add_argument("--json", action="store_true", help="print the summary as JSON")
+    rs.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    rs.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")
 
     s = sub.add_parser("status", help="counts and best experiment of a campaign")
-    s.add_argument("dir")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("dir", help="campaign directory")
+    s.add_argument(
+        "--json", action="store_true", help="everything, including the Pareto set, as JSON"
+    )
 
     e = sub.add_parser("export", help="write the experiments of a campaign")
-    e.add_argument("dir")
+    e.add_argument("dir", help="campaign directory")
     e.add_argument("--csv", required=True, metavar="FILE", help="CSV file to write ('-' = stdout)")
 
     sh = sub.add_parser("show", help="one experiment's full record and documents")
-    sh.add_argument("dir")
-    sh.add_argument("experiment", type=_positive_int)
-    sh.add_argument("--json", action="store_true")
+    sh.add_argument("dir", help="campaign directory")
+    sh.add_argument("experiment", type=_positive_int, help="experiment number (1, 2, ...)")
+    sh.add_argument("--json", action="store_true", help="the record and documents as JSON")
 
     d = sub.add_parser("devices", help="connect every instrument of a lab and read it once")
     d.add_argument("lab", help="lab YAML file")
-    d.add_argument("--json", action="store_true")
-    d.add_argument("--timeout", type=_non_negative_float, default=5.0)
+    d.add_argument("--json", action="store_true", help="the table as JSON")
+    d.add_argument(
+        "--timeout",
+        type=_non_negative_float,
+        default=5.0,
+        metavar="S",
+        help="seconds to wait for each connection and reading (default 5)",
+    )
     m = sub.add_parser("suggest", help="add your own experiment to a running or paused campaign")
     m.add_argument("dir", help="campaign directory")
     m.add_argument(
@@ -104,10 +117,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="OBJECTIVE=VALUE",
         help="already measured elsewhere: record it as done with these objectives",
     )
-    m.add_argument("--json", action="store_true")
+    m.add_argument("--json", action="store_true", help="print the recorded experiment as JSON")
 
     b = sub.add_parser("bench", help="benchmark the agent against scikit-optimize and random")
-    b.add_argument("suite", nargs="?", default="quick", choices=["quick", "full"])
+    b.add_argument(
+        "suite",
+        nargs="?",
+        default="quick",
+        choices=["quick", "full"],
+        help="quick (default, fewer seeds, ~3 min) or full (~23 min)",
+    )
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     b.add_argument(

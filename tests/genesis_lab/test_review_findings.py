@@ -353,3 +353,21 @@ def test_show_on_a_campaign_without_experiments_says_so(examples, tmp_path, caps
         pass
     code, _, err = run_cli(capsys, "show", out, 1)
     assert code == 2 and "has no experiment 1; it has no experiments yet" in err, err
+
+
+def test_yaml_anchors_and_merge_keys_still_work(examples, tmp_path, capsys):
+    lab = examples / "sim_lab.yaml"
+    text = lab.read_text()
+    # share one limit through an anchor, and override a merged key
+    text = text.replace(
+        "      residence_time: [0.5, 30]", "      residence_time: &rt {min: 0.5, max: 30}", 1
+    )
+    text = text.replace(
+        "      temperature: {min: 30, max: 140}",
+        "      temperature: {<<: *rt, min: 30, max: 140}",
+        1,
+    )
+    assert "<<: *rt" in text and "&rt" in text
+    lab.write_text(text)
+    code, _, err = run_cli(capsys, "devices", lab, "--json")
+    assert code == 0, err

@@ -70,6 +70,7 @@ __all__ = [
 
 #: seconds between checks of the connection while waiting for a put to complete
 _POLL = 0.05
+_DISCONNECT_GRACE = 2.0  # s to wait for libca to report a dropped circuit after a failed read
 
 
 class EpicsInstrumentError(RuntimeError):
@@ -151,6 +152,11 @@ def _after_put(signal: EpicsSignal, value: Any, read: Callable[[], Any]) -> Any:
     try:
         return read()
     except Exception as exc:
+        # a read that fails because the circuit just dropped can fail before libca has
+        # reported the disconnect: give it a moment to tell the two apart
+        deadline = time.monotonic() + _DISCONNECT_GRACE
+        while signal.connected and time.monotonic() < deadline:
+            time.sleep(_POLL)
         if not signal.connected:
             raise _lost(signal, value) from exc
         raise

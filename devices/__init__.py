@@ -22,7 +22,12 @@ _WHERE = {
 }
 
 
+_SUBMODULES = ("dataset", "epics", "epics_ioc", "safety", "sim")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # ``import devices; devices.sim.FlowReactor``
+        return importlib.import_module(f".{name}", __name__)
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -32,7 +37,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_WHERE])
+    return sorted([*__all__, *_SUBMODULES])
 
 
 __all__ = [

@@ -63,7 +63,7 @@ class Limit:
         for lo, hi in self.forbidden:
             if a < lo and hi < b:
                 return (
-                    f"the move from {current:g} to {value:g} would pass through the "
+                    f"the move from {float(current):g} to {float(value):g} would pass through the "
                     f"forbidden region [{lo:g}, {hi:g}]"
                 )
         return None

@@ -34,20 +34,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     lab = files.build_lab(time_scale=args.time_scale)
     out = args.out or default_out(files.campaign.name)
     budget = args.max_experiments or files.campaign.budget.experiments
-    ledger = Ledger.create(
-        out,
-        name=files.campaign.name,
-        campaign_text=files.campaign_text,
-        lab_text=files.lab_text,
-        extra={
-            "budget": budget,
-            "seed": files.campaign.seed,
-            "time_scale": lab.time_scale,
-            "campaign_path": str(args.campaign),
-            "lab_dir": str(files.lab_dir) if files.lab_dir else None,
-        },
-    )
-    ledger.claim()
+    try:
+        ledger = Ledger.create(
+            out,
+            name=files.campaign.name,
+            campaign_text=files.campaign_text,
+            lab_text=files.lab_text,
+            extra={
+                "budget": budget,
+                "seed": files.campaign.seed,
+                "time_scale": lab.time_scale,
+                "campaign_path": str(args.campaign),
+                "lab_dir": str(files.lab_dir) if files.lab_dir else None,
+            },
+            claim=True,  # locked before it appears: no resume can slip in
+        )
+    except BaseException:
+        lab.close()
+        raise
     note = design_note(files.campaign, budget)
     if note:
         print(f"genesis-lab run: note: {note}", file=sys.stderr)
@@ -69,13 +73,17 @@ def design_note(campaign: Any, budget: int) -> str | None:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     ledger = Ledger.open(args.dir, readonly=False)
-    ledger.claim()
-    files = CampaignFiles.from_store(ledger)
-    seed = ledger.meta("seed")
-    if seed is not None:
-        files.campaign = files.campaign.model_copy(update={"seed": seed})
-    ts = args.time_scale if args.time_scale is not None else ledger.meta("time_scale")
-    lab = files.build_lab(time_scale=ts)
+    try:
+        ledger.claim()
+        files = CampaignFiles.from_store(ledger)
+        seed = ledger.meta("seed")
+        if seed is not None:
+            files.campaign = files.campaign.model_copy(update={"seed": seed})
+        ts = args.time_scale if args.time_scale is not None else ledger.meta("time_scale")
+        lab = files.build_lab(time_scale=ts)
+    except BaseException:
+        ledger.close()  # releases the claim: a later resume in this process may try again
+        raise
     return _drive(files, lab, ledger, ledger.meta("budget"), args, resumed=True)
 
 
@@ -105,6 +113,7 @@ def _drive(
                     "recorded state",
                     file=sys.stderr,
                 )
+            runner.reset_breaker()  # the person looked: count failures afresh
             ledger.note("resumed")
         display = ProgressDisplay(
             files.campaign.name,

@@ -165,19 +165,13 @@ class Lab:
                             f"{where}.choices: {bad} are not allowed for {p.device} by "
                             f"{self.source}; allowed: {list(lim.choices)}"
                         )
-                else:  # numeric choices of a settable with numeric limits
-                    outside = [
-                        c
-                        for c in p.choices
-                        if not isinstance(c, int | float)
-                        or isinstance(c, bool)
-                        or not lim.low <= c <= lim.high
-                    ]
-                    if outside:
+                else:  # choices of a settable with numeric limits: each must be settable
+                    refused = [f"{c!r}: {why}" for c in p.choices if (why := lim.violation(c))]
+                    if refused:
                         problems.append(
-                            f"{where}.choices: {outside} are not numbers within the hard limits of "
-                            f"{p.device} [{lim.low:g}, {lim.high:g}] in {self.source}; "
-                            "remove them, or give numbers within the limits"
+                            f"{where}.choices: {p.device} would refuse "
+                            f"{'; '.join(refused)} (limits in {self.source}); remove them, or "
+                            "give values within the limits"
                         )
                 continue
             if lim.choices is not None:

@@ -47,13 +47,52 @@ STORE_FILE = "ledger.sqlite"
 LOCK_FILE = "driver.lock"
 
 
-def _read_holder(fd: int) -> str:
-    """' (process N on HOST)' from a driver lock file, or '' when it cannot be read."""
+def _holder(directory: Path) -> dict[str, Any] | None:
+    """What driver.lock says about the process holding the lock (None when unreadable)."""
     try:
-        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
-        return f" (process {info['pid']} on {info['host']})"
-    except (OSError, ValueError, KeyError, TypeError):
-        return ""
+        info = json.loads((directory / LOCK_FILE).read_text(encoding="utf-8"))
+        return info if isinstance(info, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _write_holder(directory: Path) -> None:
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+    try:  # informational only: the lock itself is on the directory
+        (directory / LOCK_FILE).write_text(json.dumps(info), encoding="utf-8")
+    except OSError:
+        pass
+
+
+def _lock_directory(directory: Path, patience: float = 1.0) -> int:
+    """An fd of ``directory`` holding an exclusive flock; StoreError if another process holds it.
+
+    Retries for ``patience`` seconds, because a reader (``status``) holds a shared lock for an
+    instant while it checks.
+    """
+    assert fcntl is not None
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        raise StoreError(
+            f"cannot open {directory} ({exc.strerror}); check its permissions"
+        ) from None
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    os.close(fd)
+    info = _holder(directory) or {}
+    who = f" (process {info['pid']} on {info.get('host')})" if info.get("pid") else ""
+    raise StoreError(
+        f"{directory} is in use by another run or resume{who}; wait for it to finish, or stop "
+        "it (Ctrl-C) and then 'genesis-lab resume' it"
+    )
 
 
 STATUSES = ("proposed", "running", "done", "failed", "aborted", "refused")
@@ -195,7 +234,10 @@ class Ledger:
         campaign_text: str,
         lab_text: str,
         extra: Mapping[str, Any] | None = None,
+        claim: bool = False,
     ) -> Ledger:
+        """Create a campaign store in ``directory`` (new or empty).  With ``claim`` the new
+        store is locked for this process before it appears (see :meth:`claim`)."""
         d = Path(directory)
         if cls.is_campaign(d):
             raise StoreError(
@@ -218,6 +260,7 @@ class Ledger:
                 f"cannot create the campaign directory {d} ({reason}{': ' if where else ''}"
                 f"{where}); choose another --out"
             ) from None
+        lock: int | None = None
         try:
             conn = cls._connect(tmp / STORE_FILE, readonly=False)
             with conn:
@@ -239,14 +282,22 @@ class Ledger:
             # the manifest, also as plain files for people to read
             (tmp / "campaign.yaml").write_text(campaign_text, encoding="utf-8")
             (tmp / "lab.yaml").write_text(lab_text, encoding="utf-8")
+            if claim and fcntl is not None:  # locked before anyone can see it: no window
+                lock = _lock_directory(tmp)
             if d.exists():
                 d.rmdir()  # empty (checked above)
             os.replace(tmp, d)
         except BaseException:
+            if lock is not None:
+                os.close(lock)
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         conn = cls._connect(d / STORE_FILE, readonly=False)
-        return cls(d, conn, readonly=False)
+        ledger = cls(d, conn, readonly=False)
+        if lock is not None:
+            ledger._claim = lock
+            _write_holder(d)
+        return ledger
 
     @classmethod
     def open(cls, directory: str | Path, *, readonly: bool = True) -> Ledger:
@@ -305,52 +356,44 @@ class Ledger:
         return conn
 
     # ------------------------------------------------------------ one driver at a time
+    # The lock is an flock on the campaign directory itself (not on a file in it, which
+    # someone could delete while a campaign runs).  driver.lock only says who holds it.
     def claim(self) -> None:
         """Become the one process that runs this campaign (``run`` and ``resume`` do).
 
-        An exclusive ``flock`` on ``driver.lock`` in the campaign directory, held until
-        :meth:`close` or the process ends (the kernel releases it on a crash or ``kill -9``, so
-        a stale lock never blocks ``resume``).  ``suggest``, ``status``, ``export`` and ``show``
-        do not claim: they may run beside the driver.  Raises StoreError when another process
-        holds it.
+        Held until :meth:`close` or the end of the process (the kernel releases it on a crash
+        or ``kill -9``, so a stale lock never blocks ``resume``).  ``suggest``, ``status``,
+        ``export`` and ``show`` do not claim: they may run beside the driver.  Raises
+        StoreError when another process holds it.
         """
         if fcntl is None or self._claim is not None:
             return
-        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = _read_holder(fd)
-            os.close(fd)
-            raise StoreError(
-                f"{self.directory} is in use by another run or resume{holder}; wait for it to "
-                "finish, or stop it (Ctrl-C) and then 'genesis-lab resume' it"
-            ) from None
-        os.ftruncate(fd, 0)
-        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-        os.write(fd, json.dumps(info).encode())
-        self._claim = fd
+        self._claim = _lock_directory(self.directory)
+        _write_holder(self.directory)
 
     def driver(self) -> dict[str, Any] | None:
-        """Who runs this campaign now: ``{"pid", "host", "since"}``, or None when nobody does."""
-        path = self.directory / LOCK_FILE
-        if fcntl is None or not path.exists():
+        """Which *other* process runs this campaign now: ``{"pid", "host", "since"}`` (values
+        may be None when unknown), or None when no other process does."""
+        if fcntl is None or self._claim is not None:
             return None
-        if self._claim is not None:
-            return json.loads(path.read_text() or "{}") or None
-        fd = os.open(path, os.O_RDONLY)
+        try:
+            fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            return None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except OSError:
-                try:
-                    return json.loads(os.pread(fd, 4096, 0) or b"{}") or {"pid": None}
-                except ValueError:
-                    return {"pid": None}
+                return _holder(self.directory) or {"pid": None, "host": None, "since": None}
             fcntl.flock(fd, fcntl.LOCK_UN)
             return None
         finally:
             os.close(fd)
+
+    @property
+    def tells_driver(self) -> bool:
+        """False where directories cannot be locked (no fcntl): :meth:`driver` cannot tell."""
+        return fcntl is not None
 
     def close(self) -> None:
         self._conn.close()

@@ -16,7 +16,10 @@ __all__ = ["status_payload", "summary_text", "experiment_rows"]
 
 
 def _campaign(ledger: Ledger) -> CampaignSpec:
-    return CampaignSpec.model_validate(yaml.safe_load(ledger.meta("campaign_yaml")))
+    from .spec._common import validate
+
+    source = f"the campaign file stored in {ledger.directory}"
+    return validate(CampaignSpec, yaml.safe_load(ledger.meta("campaign_yaml")), source)
 
 
 def status_payload(ledger: Ledger) -> dict[str, Any]:
@@ -86,13 +89,13 @@ def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
 
 
 def _state(ledger: Ledger, counts: dict[str, int]) -> str:
-    if ledger.meta("stop_reason"):
-        return "finished"
-    driver = ledger.driver()
+    driver = ledger.driver()  # another process (a run, or a resume even of a finished one)
     if driver is not None:
         return "running" + (f" (process {driver['pid']})" if driver.get("pid") else "")
     if counts["running"]:
-        return "interrupted"
+        return "interrupted" if ledger.tells_driver else "running or interrupted"
+    if ledger.meta("stop_reason"):
+        return "finished"
     return "paused" if counts["completed"] or counts["proposed"] else "new"
 
 

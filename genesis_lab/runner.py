@@ -110,6 +110,7 @@ class CampaignRunner:
         self.detectors = [lab.devices[d] for d in campaign.measure]
         self._static = static_provenance(lab)
         self._refusals = 0
+        self._breaker_from = 0  # failures of experiments up to this id no longer count
 
     # ------------------------------------------------------------ state
     def completed(self) -> int:
@@ -180,6 +181,15 @@ class CampaignRunner:
                 dev.set_state(snap)
         return True
 
+    def reset_breaker(self) -> None:
+        """On resume: failures so far no longer count towards ``max_consecutive_failures``
+        (the breaker stopped the campaign for a person to look; resuming says they did)."""
+        exps = self.ledger.experiments()
+        last = next((e for e in reversed(exps) if e.status in ("done", "failed")), None)
+        if last is not None and last.failure_kind == "evaluation":
+            return  # the campaign's expressions are stored with it: resuming cannot fix them
+        self._breaker_from = max((e.id for e in exps), default=0)
+
     # ------------------------------------------------------------ the loop
     def stop_reason(self) -> str | None:
         if self.completed() >= self.budget:
@@ -197,6 +207,8 @@ class CampaignRunner:
                 return f"target {obj.name} {rules.target:g} reached by experiment {best.id}"
         streak = 0
         for e in reversed(exps):
+            if e.id <= self._breaker_from:
+                break
             if e.status not in ("done", "failed"):
                 continue
             if e.status == "done" or e.failure_kind == "scientific":
@@ -406,7 +418,9 @@ class CampaignRunner:
                 feasible=False,
                 run_uid=uid,
                 error="; ".join(broken + problems),
-                failure_kind="evaluation" if broken else "scientific",
+                # readings already known bad (NaN, saturated) are the sample's fault even when
+                # an expression also breaks on them; only good readings blame the campaign file
+                failure_kind="scientific" if problems else "evaluation",
                 device_state=self.device_state(),
             )
             self.agent.ingest([Observation(e.parameters, {}, feasible=False)])

@@ -24,24 +24,35 @@ class _DuplicateKey(Exception):
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+    """A SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last).
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, int] = {}
+    Checked on each mapping as written, before merge keys (``<<: *anchor``) are expanded, so
+    overriding a merged key stays allowed, and two keys on one line (``{min: 1, min: 2}``) are
+    caught too.
+    """
+
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], Any] = {}
         for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # '<<: *anchor': merged keys may be overridden, as YAML intends
-            key = self.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            try:
-                first = seen.setdefault(key, line)
-            except TypeError:  # an unhashable key: let PyYAML report it
+            if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                key_node, yaml.ScalarNode
+            ):
                 continue
-            if first != line:
-                raise _DuplicateKey(
-                    f"key {key!r} is given twice (lines {first} and {line}); keep one of them"
+            key = (key_node.tag, key_node.value)
+            mark = key_node.start_mark
+            if key in seen:
+                first = seen[key]
+                where = (
+                    f"line {mark.line + 1}"
+                    if first.line == mark.line
+                    else f"lines {first.line + 1} and {mark.line + 1}"
                 )
-        return super().construct_mapping(node, deep=deep)
+                raise _DuplicateKey(
+                    f"key {key_node.value!r} is given twice ({where}); keep one of them"
+                )
+            seen[key] = mark
+        return node
 
 
 def load_yaml(path: Path, what: str) -> tuple[dict[str, Any], str]:

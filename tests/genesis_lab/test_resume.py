@@ -291,6 +291,10 @@ def test_a_running_campaign_cannot_be_driven_twice_and_a_killed_one_is_free(
         # readers and manual suggestions still work beside the driver
         assert main(["status", str(out)]) == 0
         capsys.readouterr()
+        # the lock is on the directory: deleting the informational driver.lock changes nothing
+        (out / "driver.lock").unlink()
+        assert main(["resume", str(out), "--time-scale", "0", "--quiet"]) == 2
+        assert "in use by another run or resume" in capsys.readouterr().err
     finally:
         proc.kill()  # SIGKILL: the kernel releases the lock
         proc.communicate(timeout=60)

@@ -314,8 +314,24 @@ def test_numeric_choices_outside_the_hard_limits_are_refused_at_load(examples, t
     campaign = edit_yaml(examples / "reactor_campaign.yaml", change)
     out = tmp_path / "r"
     code, _, err = run_cli(capsys, "run", campaign, "--out", out)
-    assert code == 2 and "[9] are not numbers within the hard limits" in err, err
-    assert "reactor.equivalents [1, 5]" in err and not out.exists()
+    assert code == 2 and "reactor.equivalents would refuse 9: 9 is outside the hard" in err, err
+    assert not out.exists()
+    # a choice inside a forbidden region would be refused every time: also caught at load
+    edit_yaml(
+        examples / "sim_lab.yaml",
+        lambda d: d["devices"]["reactor"]["limits"].update(
+            equivalents={"min": 1, "max": 5, "forbidden": [[1.5, 2.5]]}
+        ),
+    )
+    edit_yaml(campaign, lambda d: d["parameters"][2].update(choices=[1, 2, 3]))
+    code, _, err = run_cli(capsys, "run", campaign, "--out", out)
+    assert code == 2 and "inside the forbidden region [1.5, 2.5]" in err, err
+    # numbers written as strings are numbers to the device, as at run time
+    edit_yaml(campaign, lambda d: d["parameters"][2].update(choices=["1", "3", "4.5"]))
+    code, _, err = run_cli(
+        capsys, "run", campaign, "--out", out, "--max-experiments", 2, "--time-scale", 0, "--quiet"
+    )
+    assert code == 0, err
 
 
 def test_messages_name_the_parameter_and_the_form_to_write(examples, tmp_path, capsys):
@@ -371,3 +387,50 @@ def test_yaml_anchors_and_merge_keys_still_work(examples, tmp_path, capsys):
     lab.write_text(text)
     code, _, err = run_cli(capsys, "devices", lab, "--json")
     assert code == 0, err
+
+
+# --- review 4: the session-3 changes themselves ------------------------------------------
+
+
+def test_resume_after_the_breaker_tries_the_instruments_again(examples, tmp_path, capsys):
+    edit_yaml(
+        examples / "sim_lab.yaml",
+        lambda d: d["devices"]["reactor"]["kwargs"].update(
+            faults={"rate": 1.0, "kinds": ["trigger_error"]}
+        ),
+    )
+    out = tmp_path / "r"
+    code, stdout, err = run_cli(
+        capsys,
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--time-scale",
+        0,
+        "--quiet",
+    )
+    assert code == 1 and "5 instrument failures in a row" in stdout, stdout + err
+    code, stdout, _ = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")
+    assert code == 1 and "5 instrument failures in a row" in stdout
+    with Ledger.open(out) as ledger:  # resuming tried 5 more, not 0
+        assert ledger.counts()["failed"] == 10
+
+
+def test_status_of_a_stored_campaign_the_current_rules_refuse_is_exit_2(tmp_path, capsys):
+    text = (Path(__file__).resolve().parents[2] / "examples" / "reactor_campaign.yaml").read_text()
+    with Ledger.create(
+        tmp_path / "old", name="x", campaign_text=text.replace("seed: 7", "seed: -3"), lab_text=""
+    ):
+        pass
+    code, _, err = run_cli(capsys, "status", tmp_path / "old")
+    assert code == 2 and "greater than or equal to 0" in err and "Traceback" not in err, err
+
+
+def test_devices_submodules_are_reachable_as_attributes():
+    import subprocess
+    import sys
+
+    code = "import devices; print(devices.sim.FlowReactor.__name__, devices.safety.Limit.__name__)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.split() == ["FlowReactor", "Limit"], done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -199,12 +200,13 @@ class Lab:
         recorded or moved; simulated devices are always connected.
         """
         missing = []
+        deadline = time.monotonic() + timeout  # one wait for all, not one per device
         for name in dict.fromkeys(names):
             dev = self.devices[name]
             if not hasattr(dev, "wait_for_connection"):
                 continue
             try:
-                dev.wait_for_connection(timeout=timeout)
+                dev.wait_for_connection(timeout=max(0.1, deadline - time.monotonic()))
             except Exception as exc:
                 missing.append(f"{name}: {type(exc).__name__}: {exc}")
         if missing:

@@ -54,17 +54,18 @@ class Lab:
                 problems.append(f"{where}.class: cannot import {dspec.class_!r} ({exc})")
                 continue
             kwargs = dict(dspec.kwargs)
-            if "time_scale" not in kwargs and _accepts(cls, "time_scale"):
+            accepted = _keywords(cls)
+            if "time_scale" not in kwargs and "time_scale" in accepted:
                 kwargs["time_scale"] = self.time_scale
-            if "base_dir" not in kwargs and _accepts(cls, "base_dir") and base_dir is not None:
+            if "base_dir" not in kwargs and "base_dir" in accepted and base_dir is not None:
                 kwargs["base_dir"] = str(base_dir)  # relative data paths: from the lab file
             try:
                 device = cls(name=name, **kwargs)
             except Exception as exc:
                 hint = ""
                 unknown = "unexpected keyword argument" in str(exc)
-                if isinstance(exc, TypeError) and unknown and _keywords(cls):
-                    hint = f"; {dspec.class_} takes: {', '.join(_keywords(cls))}"
+                if isinstance(exc, TypeError) and unknown and accepted:
+                    hint = f"; {dspec.class_} takes: {', '.join(accepted)}"
                 problems.append(f"{where}.kwargs: {dspec.class_} rejected them: {exc}{hint}")
                 continue
             self.devices[name] = device
@@ -238,16 +239,6 @@ def _keywords(cls: type) -> list[str]:
         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("self", "name")
     }
     return sorted(names)
-
-
-def _accepts(cls: type, kw: str) -> bool:
-    if getattr(cls, "_SIM_KWARGS", None) and kw in cls._SIM_KWARGS:
-        return True
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):
-        return False
-    return kw in params
 
 
 def _component(device: Any, path: str) -> Any:

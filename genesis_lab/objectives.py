@@ -182,15 +182,13 @@ def _import_function(path: str, source: str, where: str) -> Callable[[dict[str, 
 def compile_objectives(campaign: Any, lab: Any, source: str) -> list[ObjectiveEvaluator]:
     """Compile every objective of ``campaign`` against the readings of its
     measured and moved devices; raises SpecError naming ``source``."""
-    moved = sorted({p.device.split(".")[0] for p in campaign.parameters})
-    keys = lab.reading_keys(dict.fromkeys([*campaign.measure, *moved]))
+    keys = lab.reading_keys(campaign.devices)
     return [ObjectiveEvaluator(o, keys, source) for o in campaign.objectives]
 
 
 def compile_outcome_constraints(campaign: Any, lab: Any, source: str) -> list[tuple[Any, Any]]:
     """(evaluator, constraint) for every outcome constraint of ``campaign``."""
-    moved = sorted({p.device.split(".")[0] for p in campaign.parameters})
-    keys = lab.reading_keys(dict.fromkeys([*campaign.measure, *moved]))
+    keys = lab.reading_keys(campaign.devices)
     out = []
     for i, c in enumerate(campaign.constraints):
         if c.kind == "outcome":

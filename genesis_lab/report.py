@@ -5,25 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .ledger import Ledger
 from .pareto import hypervolume, non_dominated
 from .runner import best_experiment
+from .session import stored_campaign
 from .spec import CampaignSpec
 
 __all__ = ["status_payload", "summary_text", "experiment_rows"]
 
 
-def _campaign(ledger: Ledger) -> CampaignSpec:
-    from .spec._common import validate
-
-    source = f"the campaign file stored in {ledger.directory}"
-    return validate(CampaignSpec, yaml.safe_load(ledger.meta("campaign_yaml")), source)
-
-
 def status_payload(ledger: Ledger) -> dict[str, Any]:
-    campaign = _campaign(ledger)
+    campaign = stored_campaign(ledger)
     exps = ledger.experiments()
     best = best_experiment(exps, campaign)
     counts = ledger.counts()

@@ -56,8 +56,8 @@ class CampaignFiles:
         """The campaign and lab exactly as they were run (the store's manifest)."""
         d = ledger.directory
         ctext, ltext = ledger.meta("campaign_yaml"), ledger.meta("lab_yaml")
-        csrc, lsrc = f"campaign manifest in {d}", f"lab manifest in {d}"
-        campaign = validate(CampaignSpec, yaml.safe_load(ctext), csrc)
+        csrc, lsrc = _campaign_manifest(d), f"lab manifest in {d}"
+        campaign = stored_campaign(ledger)
         lab_spec = validate(LabSpec, yaml.safe_load(ltext), lsrc)
         lab_dir = ledger.meta("lab_dir")
         return cls(campaign, ctext, csrc, lab_spec, ltext, lsrc, Path(lab_dir) if lab_dir else None)
@@ -68,9 +68,18 @@ class CampaignFiles:
             lab.check_campaign(self.campaign, self.campaign_source)
             compile_objectives(self.campaign, lab, self.campaign_source)
             compile_outcome_constraints(self.campaign, lab, self.campaign_source)
-            moved = [p.device.split(".")[0] for p in self.campaign.parameters]
-            lab.connect([*moved, *self.campaign.measure])
+            lab.connect(self.campaign.devices)
         except Exception:
             lab.close()
             raise
         return lab
+
+
+def _campaign_manifest(directory: Path) -> str:
+    return f"campaign manifest in {directory}"
+
+
+def stored_campaign(ledger: Ledger) -> CampaignSpec:
+    """The campaign a store was run with (SpecError, exit 2, when today's rules refuse it)."""
+    text = ledger.meta("campaign_yaml")
+    return validate(CampaignSpec, yaml.safe_load(text), _campaign_manifest(ledger.directory))

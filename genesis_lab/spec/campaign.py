@@ -284,6 +284,12 @@ class CampaignSpec(Strict):
         default=5, ge=1, description="stop the campaign after this many failures in a row"
     )
 
+    @property
+    def devices(self) -> list[str]:
+        """The lab devices the campaign uses: those it moves, then those it measures (once each)."""
+        moved = [p.device.split(".")[0] for p in self.parameters]
+        return list(dict.fromkeys([*moved, *self.measure]))
+
     @field_validator("name")
     @classmethod
     def _slug(cls, v: str) -> str:

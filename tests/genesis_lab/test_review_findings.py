@@ -25,11 +25,13 @@ def _store_digest(directory: Path) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _short_run(capsys, campaign: Path, out: Path, n: int) -> None:
+def _short_run(capsys, campaign: Path, out: Path, n: int) -> str:
+    """Run ``n`` instant experiments; returns what the run wrote to stderr."""
     code, _, err = run_cli(
         capsys, "run", campaign, "--out", out, "--max-experiments", n, "--time-scale", 0, "--quiet"
     )
     assert code == 0, err
+    return err
 
 
 REACTOR = [
@@ -217,37 +219,10 @@ def test_a_section_of_the_wrong_shape_names_the_shape_and_the_fix(
 
 
 def test_an_initial_design_as_large_as_the_budget_is_pointed_out(examples, tmp_path, capsys):
-    out = tmp_path / "r"
-    code, _, err = run_cli(
-        capsys,
-        "run",
-        examples / "reactor_campaign.yaml",
-        "--out",
-        out,
-        "--max-experiments",
-        3,
-        "--time-scale",
-        0,
-        "--quiet",
-    )
-    assert code == 0, err
+    campaign = examples / "reactor_campaign.yaml"  # initial_points: 8
+    err = _short_run(capsys, campaign, tmp_path / "r", 3)
     assert "initial_points (8) is not below the budget (3 experiments)" in err
-    code, _, err = run_cli(
-        capsys,
-        "run",
-        examples / "reactor_campaign.yaml",
-        "--out",
-        tmp_path / "r2",
-        "--max-experiments",
-        9,
-        "--time-scale",
-        0,
-        "--quiet",
-    )
-    assert code == 0 and "initial_points" not in err, err
-
-
-# --- review 3: a new user following the README -------------------------------------------
+    assert "initial_points" not in _short_run(capsys, campaign, tmp_path / "r2", 9)
 
 
 def test_a_negative_seed_is_refused_before_anything_is_written(examples, tmp_path, capsys):
@@ -328,10 +303,7 @@ def test_numeric_choices_outside_the_hard_limits_are_refused_at_load(examples, t
     assert code == 2 and "inside the forbidden region [1.5, 2.5]" in err, err
     # numbers written as strings are numbers to the device, as at run time
     edit_yaml(campaign, lambda d: d["parameters"][2].update(choices=["1", "3", "4.5"]))
-    code, _, err = run_cli(
-        capsys, "run", campaign, "--out", out, "--max-experiments", 2, "--time-scale", 0, "--quiet"
-    )
-    assert code == 0, err
+    _short_run(capsys, campaign, out, 2)
 
 
 def test_messages_name_the_parameter_and_the_form_to_write(examples, tmp_path, capsys):

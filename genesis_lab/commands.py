@@ -124,7 +124,7 @@ def _drive(
         )
         runner.on_progress = display
         try:
-            reason = runner.run()
+            stop = runner.run()
         except CampaignInterrupted:
             display.close()
             ledger.note("interrupted")
@@ -136,12 +136,13 @@ def _drive(
             return EXIT_INTERRUPTED
         display.close()
         payload = status_payload(ledger)
-        payload["stop_reason"] = reason
         if args.json:
             write_json(payload)
         else:
             print(summary_text(payload))
-        return EXIT_OK if payload["counts"]["done"] else EXIT_FAIL
+        # a stop for failures or refusals is not success, even after some good experiments:
+        # a script driving the lab must notice that the campaign needs a person
+        return EXIT_OK if stop.finished and payload["counts"]["done"] else EXIT_FAIL
     finally:
         if display is not None:
             display.close()

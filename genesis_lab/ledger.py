@@ -162,6 +162,13 @@ def to_json(o: Any) -> str:
     return json.dumps(_finite(json.loads(json.dumps(o, default=_default))), allow_nan=False)
 
 
+# every column but device_state (a simulator snapshot, read only by last_device_state)
+_EXPERIMENT_COLUMNS = (
+    "id, status, origin, parameters, objectives, readings, feasible, run_uid, error, "
+    "failure_kind, attempts, acquisition, provenance, proposed_at, started_at, finished_at"
+)
+
+
 @dataclass(frozen=True)
 class Experiment:
     id: int
@@ -219,6 +226,10 @@ class Ledger:
         # bluesky delivers documents from its event-loop thread: serialize access
         self._lock = threading.RLock()
         self._claim: int | None = None  # fd holding the driver lock (see claim)
+        # parsed experiments by id, with the columns that change when a row is updated: the
+        # JSON of a row is parsed once per version, not on every query (a long campaign
+        # queries every step, and parsing all rows each time grew as n^2)
+        self._parsed: dict[int, tuple[tuple[Any, ...], Experiment]] = {}
 
     # ------------------------------------------------------------ opening
     @staticmethod
@@ -548,15 +559,31 @@ class Ledger:
 
     # ------------------------------------------------------------ queries
     def experiments(self, status: str | None = None) -> list[Experiment]:
-        q, args = "SELECT * FROM experiments", ()
+        """All experiments (or those with ``status``) in id order.
+
+        The objects are shared between calls while their row is unchanged: treat them, and
+        their dicts, as read-only."""
+        q, args = f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments", ()
         if status:
             q, args = q + " WHERE status=?", (status,)
-        rows = self._conn.execute(q + " ORDER BY id", args).fetchall()
-        return [Experiment.from_row(r) for r in rows]
+        with self._lock:
+            return [self._experiment(r) for r in self._conn.execute(q + " ORDER BY id", args)]
 
     def experiment(self, eid: int) -> Experiment | None:
-        row = self._conn.execute("SELECT * FROM experiments WHERE id=?", (eid,)).fetchone()
-        return None if row is None else Experiment.from_row(row)
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id=?", (eid,)
+            ).fetchone()
+            return None if row is None else self._experiment(row)
+
+    def _experiment(self, row: sqlite3.Row) -> Experiment:
+        # every update of a row changes its status, attempts or a timestamp (set from the clock)
+        version = (row["status"], row["attempts"], row["started_at"], row["finished_at"])
+        cached = self._parsed.get(row["id"])
+        if cached is None or cached[0] != version:
+            cached = (version, Experiment.from_row(row))
+            self._parsed[row["id"]] = cached
+        return cached[1]
 
     def last_device_state(self) -> dict[str, Any] | None:
         """The device snapshot of the most recently finished experiment."""
@@ -573,6 +600,13 @@ class Ledger:
         ):
             out[status] = n
         return out
+
+    def count_completed(self) -> int:
+        """Finished experiments that count against the budget (confirmation replicates do not)."""
+        return self._conn.execute(
+            "SELECT COUNT(*) FROM experiments WHERE status IN ('done', 'failed')"
+            " AND origin != 'confirm'"
+        ).fetchone()[0]
 
     def log(self, experiment: int | None = None) -> Iterator[dict[str, Any]]:
         q, args = "SELECT * FROM log", ()

@@ -88,7 +88,8 @@ def _state(ledger: Ledger, counts: dict[str, int]) -> str:
     if counts["running"]:
         return "interrupted" if ledger.tells_driver else "running or interrupted"
     if ledger.meta("stop_reason"):
-        return "finished"
+        # stopped for failures or refusals: a person must act, then resume
+        return "finished" if ledger.meta("stop_finished", True) else "stopped"
     return "paused" if counts["completed"] or counts["proposed"] else "new"
 
 

@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from plans import experiment
 
@@ -27,6 +27,7 @@ from .spec import CampaignSpec
 
 __all__ = [
     "CampaignRunner",
+    "Stop",
     "CampaignInterrupted",
     "StoreFailure",
     "best_experiment",
@@ -44,6 +45,14 @@ LEARNED_FAILURES = ("scientific", "refused", "evaluation")
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Stop(NamedTuple):
+    """Why the loop ended.  ``finished``: a budget or stop rule was met.  Otherwise it stopped
+    for a person to act (repeated failures or refusals); the reason says what to do."""
+
+    reason: str
+    finished: bool
 
 
 class CampaignInterrupted(Exception):
@@ -115,10 +124,7 @@ class CampaignRunner:
     # ------------------------------------------------------------ state
     def completed(self) -> int:
         """Finished experiments that count against the budget (replicates do not)."""
-        return sum(
-            e.status in ("done", "failed") and e.origin != "confirm"
-            for e in self.ledger.experiments()
-        )
+        return self.ledger.count_completed()
 
     def replay(self) -> None:
         """Rebuild the agent from the ledger (no pickle: configuration + log)."""
@@ -191,12 +197,12 @@ class CampaignRunner:
         self._breaker_from = max((e.id for e in exps), default=0)
 
     # ------------------------------------------------------------ the loop
-    def stop_reason(self) -> str | None:
+    def stop_reason(self) -> Stop | None:
         if self.completed() >= self.budget:
-            return f"budget of {self.budget} experiments reached"
+            return Stop(f"budget of {self.budget} experiments reached", True)
         wall = self.campaign.budget.wall_time
         if wall is not None and time.time() - self.ledger.meta("created") >= wall:
-            return f"wall-time budget of {wall:g} s reached"
+            return Stop(f"wall-time budget of {wall:g} s reached", True)
         rules = self.campaign.stop
         exps = self.ledger.experiments()
         best = best_experiment(exps, self.campaign)
@@ -204,7 +210,9 @@ class CampaignRunner:
         if rules.target is not None and best is not None:
             v = best.objectives[obj.name]
             if (v >= rules.target) if obj.goal == "maximize" else (v <= rules.target):
-                return f"target {obj.name} {rules.target:g} reached by experiment {best.id}"
+                return Stop(
+                    f"target {obj.name} {rules.target:g} reached by experiment {best.id}", True
+                )
         streak = 0
         for e in reversed(exps):
             if e.id <= self._breaker_from:
@@ -217,25 +225,38 @@ class CampaignRunner:
         if streak >= self.campaign.max_consecutive_failures:
             last = next(e for e in reversed(exps) if e.status == "failed")
             if last.failure_kind == "evaluation":
-                return (
+                return Stop(
                     f"stopped after {streak} failures in a row: the campaign's objectives or "
                     f"outcome constraints could not be evaluated (last: {last.error}); the "
                     "readings are in the ledger ('genesis-lab export'); fix the campaign file "
-                    "and start a new campaign with it"
+                    "and start a new campaign with it",
+                    False,
                 )
-            return (
+            return Stop(
                 f"stopped after {streak} instrument failures in a row (last: {last.error}); "
-                "check the instruments, then 'genesis-lab resume'"
+                "check the instruments, then 'genesis-lab resume'",
+                False,
+            )
+        if self._refusals >= MAX_CONSECUTIVE_REFUSALS:
+            return Stop(
+                f"stopped: {self._refusals} proposals in a row were refused by the safety "
+                "envelope; widen the limits or narrow the parameter bounds",
+                False,
             )
         if rules.no_improvement and best is not None:
             finished = [e for e in exps if e.status in ("done", "failed")]
             since = sum(1 for e in finished if e.id > best.id)
             if since >= rules.no_improvement:
-                return f"no improvement in {since} experiments"
+                return Stop(f"no improvement in {since} experiments", True)
         return None
 
-    def run(self) -> str:
-        """Run until a stop rule holds. Returns the reason. Raises CampaignInterrupted."""
+    def run(self) -> Stop:
+        """Run until a stop rule holds, and say why. Raises CampaignInterrupted.
+
+        The confirmation stage runs only when the campaign finished, never after a stop for
+        failures: its replicates would fail on the same instrument and be spent.
+        """
+        self.ledger.set_meta("stop_reason", None)  # running again: an earlier stop no longer holds
         with self.stop:
             while True:
                 if self.stop.requested:
@@ -244,22 +265,18 @@ class CampaignRunner:
                 if queued:  # manual and re-queued experiments run whatever the budget
                     self.execute(queued[0])
                     continue
-                reason = self.stop_reason()
-                if reason and self._queue_confirmation():
+                stop = self.stop_reason()
+                if stop is None:
+                    self.execute(self._next_experiment())
                     continue
-                if reason:
+                if stop.finished and self._queue_confirmation():
+                    continue
+                if stop.finished:
                     self._summarize_confirmation()
-                    self.ledger.set_meta("stop_reason", reason)
-                    self.ledger.note("stopped", {"reason": reason})
-                    return reason
-                if self._refusals >= MAX_CONSECUTIVE_REFUSALS:
-                    reason = (
-                        f"stopped: {self._refusals} proposals in a row were refused by the "
-                        "safety envelope; widen the limits or narrow the parameter bounds"
-                    )
-                    self.ledger.set_meta("stop_reason", reason)
-                    return reason
-                self.execute(self._next_experiment())
+                self.ledger.set_meta("stop_reason", stop.reason)
+                self.ledger.set_meta("stop_finished", stop.finished)
+                self.ledger.note("stopped", {"reason": stop.reason, "finished": stop.finished})
+                return stop
 
     def _next_experiment(self) -> Experiment:
         """Ask the agent for the next batch, record every proposal, return the first."""

@@ -17,6 +17,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -312,16 +313,51 @@ def _pareto_skopt(spec: Any, model: Any, seed: int) -> tuple[list[list[float]], 
     return pts, run_skopt(problem, seed)
 
 
-def overhead_rows(experiments: int = 30) -> list[Row]:
-    """Closed-loop overhead per experiment: RunEngine, plan, ledger writes and
-    documents, with random proposals and instant simulated instruments."""
+_XRAY_RANDOM = """\
+name: xray-random-long
+lab: {lab}
+seed: 1
+parameters:
+  - {{name: x, type: float, device: xray.x, bounds: [-5, 5]}}
+  - {{name: y, type: float, device: xray.y, bounds: [-5, 5]}}
+  - {{name: theta, type: float, device: xray.theta, bounds: [-3, 3]}}
+measure: [xray]
+objectives:
+  - {{name: intensity, expression: xray.intensity, goal: maximize}}
+budget: {{experiments: {n}}}
+optimizer: {{model: random}}
+"""
+
+
+def _timed_run(campaign: Path, out: Path, experiments: int) -> float:
+    """Wall seconds of a whole quiet ``genesis-lab run`` at time scale 0."""
     import contextlib
     import io
-    import tempfile
-    from pathlib import Path
 
     from ..cli import main
+
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(
+            ["run", str(campaign), "--out", str(out), "--max-experiments", str(experiments)]
+            + ["--time-scale", "0", "--quiet"]
+        )
+    if code != 0:
+        raise RuntimeError(f"overhead benchmark campaign {campaign.name} failed")
+    return time.perf_counter() - t0
+
+
+def overhead_rows(experiments: int = 30, long: int = 1000) -> list[Row]:
+    """Closed-loop overhead per experiment: RunEngine, plan, ledger writes and
+    documents, with random proposals and instant simulated instruments.
+
+    The second row runs ``long`` experiments (an X-ray stage, which uses no consumables)
+    and compares the first and the last hundred: the loop must not slow down as the
+    ledger grows."""
+    import tempfile
+
     from ..lab import import_object
+    from ..ledger import Ledger
 
     examples = Path(__file__).resolve().parents[2] / "examples"
     # module imports are a one-off of the process, not of the loop: load what the lab's
@@ -329,24 +365,13 @@ def overhead_rows(experiments: int = 30) -> list[Row]:
     # ran before this one
     import_object("devices.sim.FlowReactor")
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            code = main(
-                [
-                    "run",
-                    str(examples / "reactor_random.yaml"),
-                    "--out",
-                    f"{tmp}/o",
-                    "--max-experiments",
-                    str(experiments),
-                    "--time-scale",
-                    "0",
-                    "--quiet",
-                ]
-            )
-        wall = time.perf_counter() - t0
-    if code != 0:
-        raise RuntimeError("overhead benchmark campaign failed")
+        wall = _timed_run(examples / "reactor_random.yaml", Path(tmp) / "o", experiments)
+        campaign = Path(tmp) / "xray.yaml"
+        campaign.write_text(_XRAY_RANDOM.format(lab=examples / "sim_lab.yaml", n=long))
+        _timed_run(campaign, Path(tmp) / "long", long)
+        with Ledger.open(Path(tmp) / "long") as ledger:
+            t = np.array([e.proposed_at for e in ledger.experiments()])
+    first, last = np.diff(t[:101]).mean(), np.diff(t[-101:]).mean()
     return [
         {
             "problem": "loop_overhead",
@@ -355,9 +380,17 @@ def overhead_rows(experiments: int = 30) -> list[Row]:
             "budget": experiments,
             "ms_per_experiment": 1000 * wall / experiments,
             "note": "wall time per experiment of a whole `genesis-lab run` (incl. its set-up, "
-            "not module imports), "
-            "time scale 0",
-        }
+            "not module imports), time scale 0",
+        },
+        {
+            "problem": f"loop_overhead_at_{long}",
+            "strategy": "random",
+            "seeds": 1,
+            "budget": long,
+            "ms_per_experiment": 1000 * last,
+            "note": f"mean time between proposals over the last 100 of {long} experiments "
+            f"(first 100: {1000 * first:.1f} ms), time scale 0",
+        },
     ]
 
 

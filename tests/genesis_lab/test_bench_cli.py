@@ -13,8 +13,11 @@ def test_bench_writes_json_and_a_table(tmp_path, capsys):
     assert "loop_overhead" in table and "ms/experiment" in table
     result = json.loads(out.read_text())
     assert result["suite"] == "quick" and result["command"] == "genesis-lab bench quick"
-    (row,) = result["rows"]
-    assert row["problem"] == "loop_overhead" and row["ms_per_experiment"] > 0
+    short, long = result["rows"]
+    assert short["problem"] == "loop_overhead" and short["ms_per_experiment"] > 0
+    # the 1000-experiment campaign reports its last hundred against its first
+    assert long["problem"] == "loop_overhead_at_1000" and long["ms_per_experiment"] > 0
+    assert "first 100:" in long["note"]
 
 
 def test_bench_rejects_an_unknown_suite(capsys):

@@ -55,6 +55,19 @@ class Limit:
                 return f"{v:g} is inside the forbidden region [{lo:g}, {hi:g}]"
         return None
 
+    def forbids_all_of(self, low: float, high: float) -> tuple[float, float] | None:
+        """The forbidden region (overlapping ones merged) that covers all of [low, high], if any."""
+        merged: list[list[float]] = []
+        for lo, hi in sorted(self.forbidden):
+            if merged and lo <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        for lo, hi in merged:
+            if lo <= low and high <= hi:
+                return lo, hi
+        return None
+
     def path_violation(self, current: float | None, value: Any) -> str | None:
         """Why moving from ``current`` to ``value`` would pass a forbidden region."""
         if self.choices is not None or current is None or not self.forbidden:

@@ -188,6 +188,12 @@ class Lab:
                     f"{where}.bounds: [{lo:g}, {hi:g}] goes outside the hard limits of "
                     f"{p.device} [{lim.low:g}, {lim.high:g}] in {self.source}; narrow the bounds"
                 )
+            elif region := lim.forbids_all_of(lo, hi):
+                problems.append(
+                    f"{where}.bounds: all of [{lo:g}, {hi:g}] is inside the forbidden region "
+                    f"[{region[0]:g}, {region[1]:g}] of {p.device} in {self.source}, so every "
+                    "proposal would be refused; give bounds outside it"
+                )
         for i, name in enumerate(campaign.measure):
             if name not in self.devices:
                 problems.append(f"measure[{i}]: unknown device {name!r}; the lab has: {have}")

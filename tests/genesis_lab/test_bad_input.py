@@ -96,6 +96,12 @@ def test_bad_campaign_file(case, examples, tmp_path, capsys):
 
 
 LAB_CASES = {
+    "forbidden regions that together cover a parameter's bounds": (
+        lambda d: d["devices"]["reactor"]["limits"].update(
+            temperature={"min": 30, "max": 140, "forbidden": [[85, 140], [30, 90]]}
+        ),
+        ["parameters[1] (temperature).bounds", "[30, 140]", "every proposal would be refused"],
+    ),
     "missing limit for a settable": (
         lambda d: d["devices"]["reactor"]["limits"].pop("equivalents"),
         ["devices.reactor.limits", "equivalents", "add limits.equivalents: [min, max]"],

@@ -74,18 +74,19 @@ def test_a_breaker_stop_is_stopped_not_finished_and_keeps_the_confirmation(
 
 
 def test_too_many_refusals_is_a_stop_that_needs_a_person(examples, tmp_path, capsys):
-    # the lab forbids every temperature the campaign may ask for
+    # the lab forbids every temperature but 30 degC, which random proposals never hit
+    # (bounds wholly inside a forbidden region are refused when the campaign loads)
     edit_yaml(
         examples / "sim_lab.yaml",
         lambda d: d["devices"]["reactor"]["limits"].update(
-            temperature={"min": 30, "max": 140, "forbidden": [[29, 141]]}
+            temperature={"min": 30, "max": 140, "forbidden": [[30.001, 140]]}
         ),
     )
     out = tmp_path / "r"
     code, stdout, _ = run_cli(
         capsys,
         "run",
-        examples / "reactor_campaign.yaml",
+        examples / "reactor_random.yaml",
         *("--out", out, "--time-scale", 0, "--quiet"),
     )
     assert code == 1 and "refused by the safety envelope" in stdout

@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -216,10 +216,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("genesis-lab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `genesis-lab status DIR --json | head`
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         return EXIT_OK
+
+
+def _stdout_to_devnull() -> None:
+    """The reader of stdout went away: send the rest (and the exit flush) nowhere."""
+    import os
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def emit(write: Callable[[], object]) -> None:
+    """Write a command's result to stdout; a reader that went away (``| head``) is not an
+    error, and must not change the exit status the command has already decided on."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
 
 
 def write_json(obj: Any) -> None:

@@ -15,6 +15,7 @@ from .cli import (
     EXIT_OK,
     check_writable,
     default_out,
+    emit,
     write_csv,
     write_json,
 )
@@ -136,10 +137,7 @@ def _drive(
             return EXIT_INTERRUPTED
         display.close()
         payload = status_payload(ledger)
-        if args.json:
-            write_json(payload)
-        else:
-            print(summary_text(payload))
+        emit(lambda: write_json(payload) if args.json else print(summary_text(payload)))
         # a stop for failures or refusals is not success, even after some good experiments:
         # a script driving the lab must notice that the campaign needs a person
         return EXIT_OK if stop.finished and payload["counts"]["done"] else EXIT_FAIL

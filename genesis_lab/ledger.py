@@ -519,16 +519,19 @@ class Ledger:
             if not requeue:
                 return None
             row = self._conn.execute(
-                "SELECT parameters, acquisition, provenance FROM experiments WHERE id=?", (eid,)
+                "SELECT origin, parameters, acquisition, provenance FROM experiments WHERE id=?",
+                (eid,),
             ).fetchone()
             prov = {**json.loads(row["provenance"] or "{}"), "requeue_of": eid}
+            # a confirmation replicate stays one (it must not count against the budget)
+            origin = "confirm" if row["origin"] == "confirm" else "requeue"
             cur = self._conn.execute(
                 "INSERT INTO experiments (status, origin, parameters, acquisition, provenance,"
-                " proposed_at) VALUES ('proposed', 'requeue', ?, ?, ?, ?)",
-                (row["parameters"], row["acquisition"], to_json(prov), now),
+                " proposed_at) VALUES ('proposed', ?, ?, ?, ?, ?)",
+                (origin, row["parameters"], row["acquisition"], to_json(prov), now),
             )
             new = int(cur.lastrowid)
-            self._log(new, "proposed", {"origin": "requeue", "requeue_of": eid})
+            self._log(new, "proposed", {"origin": origin, "requeue_of": eid})
             return new
 
     def note(self, event: str, detail: Any = None, experiment: int | None = None) -> None:

@@ -87,9 +87,12 @@ def _state(ledger: Ledger, counts: dict[str, int]) -> str:
         return "running" + (f" (process {driver['pid']})" if driver.get("pid") else "")
     if counts["running"]:
         return "interrupted" if ledger.tells_driver else "running or interrupted"
-    if ledger.meta("stop_reason"):
-        # stopped for failures or refusals: a person must act, then resume
-        return "finished" if ledger.meta("stop_finished", True) else "stopped"
+    reason = ledger.meta("stop_reason")
+    if reason:
+        # stopped for failures or refusals: a person must act.  Folders from before
+        # stop_finished was recorded: every such reason starts with "stopped".
+        finished = ledger.meta("stop_finished", not reason.startswith("stopped"))
+        return "finished" if finished else "stopped"
     return "paused" if counts["completed"] or counts["proposed"] else "new"
 
 
@@ -100,8 +103,9 @@ def _fmt(v: Any) -> str:
 def summary_text(p: dict[str, Any]) -> str:
     c = p["counts"]
     lines = [f"campaign {p['campaign']} ({p['state']}) in {p['directory']}"]
-    if p.get("stop_reason"):
-        lines.append(f"stopped: {p['stop_reason']}")
+    if p.get("stop_reason"):  # a stop for a person says "stopped ..." itself
+        finished = p["state"] == "finished"
+        lines.append(f"finished: {p['stop_reason']}" if finished else p["stop_reason"])
     shown = ", ".join(
         f"{k} {v}" for k, v in c.items() if v and k not in ("completed", "confirmation_replicates")
     )

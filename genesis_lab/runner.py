@@ -42,6 +42,11 @@ MAX_CONSECUTIVE_REFUSALS = 25
 LEARNED_FAILURES = ("scientific", "refused", "evaluation")
 
 
+def _measured(e: Experiment) -> bool:
+    """A real measurement of the point: done, or a failure the model learns from."""
+    return e.status == "done" or (e.status == "failed" and e.failure_kind in LEARNED_FAILURES)
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -198,21 +203,15 @@ class CampaignRunner:
 
     # ------------------------------------------------------------ the loop
     def stop_reason(self) -> Stop | None:
-        if self.completed() >= self.budget:
-            return Stop(f"budget of {self.budget} experiments reached", True)
-        wall = self.campaign.budget.wall_time
-        if wall is not None and time.time() - self.ledger.meta("created") >= wall:
-            return Stop(f"wall-time budget of {wall:g} s reached", True)
-        rules = self.campaign.stop
+        """Why the campaign must stop now, if it must: first the stops that need a person,
+        then the rules that finish it."""
         exps = self.ledger.experiments()
-        best = best_experiment(exps, self.campaign)
-        obj = self.campaign.objectives[0]
-        if rules.target is not None and best is not None:
-            v = best.objectives[obj.name]
-            if (v >= rules.target) if obj.goal == "maximize" else (v <= rules.target):
-                return Stop(
-                    f"target {obj.name} {rules.target:g} reached by experiment {best.id}", True
-                )
+        return self._needs_person(exps) or self._finished(exps)
+
+    def _needs_person(self, exps: list[Experiment]) -> Stop | None:
+        """Repeated failures or refusals.  Checked before the finishing rules, so a budget
+        that runs out during a failure streak still stops for a person (and keeps the
+        confirmation stage for after the repair), and before every queued experiment."""
         streak = 0
         for e in reversed(exps):
             if e.id <= self._breaker_from:
@@ -243,9 +242,26 @@ class CampaignRunner:
                 "envelope; widen the limits or narrow the parameter bounds",
                 False,
             )
+        return None
+
+    def _finished(self, exps: list[Experiment]) -> Stop | None:
+        if self.completed() >= self.budget:
+            return Stop(f"budget of {self.budget} experiments reached", True)
+        wall = self.campaign.budget.wall_time
+        if wall is not None and time.time() - self.ledger.meta("created") >= wall:
+            return Stop(f"wall-time budget of {wall:g} s reached", True)
+        rules = self.campaign.stop
+        best = best_experiment(exps, self.campaign)
+        obj = self.campaign.objectives[0]
+        if rules.target is not None and best is not None:
+            v = best.objectives[obj.name]
+            if (v >= rules.target) if obj.goal == "maximize" else (v <= rules.target):
+                return Stop(
+                    f"target {obj.name} {rules.target:g} reached by experiment {best.id}", True
+                )
         if rules.no_improvement and best is not None:
-            finished = [e for e in exps if e.status in ("done", "failed")]
-            since = sum(1 for e in finished if e.id > best.id)
+            # measurements only: an instrument that fails says nothing about improvement
+            since = sum(1 for e in exps if e.id > best.id and _measured(e))
             if since >= rules.no_improvement:
                 return Stop(f"no improvement in {since} experiments", True)
         return None
@@ -253,25 +269,28 @@ class CampaignRunner:
     def run(self) -> Stop:
         """Run until a stop rule holds, and say why. Raises CampaignInterrupted.
 
-        The confirmation stage runs only when the campaign finished, never after a stop for
-        failures: its replicates would fail on the same instrument and be spent.
+        The confirmation stage starts only when the campaign finished, never at a stop for
+        failures, and the failure breaker also guards queued experiments (replicates, manual
+        and re-queued ones), so replicates are not spent on a broken instrument.
         """
         self.ledger.set_meta("stop_reason", None)  # running again: an earlier stop no longer holds
         with self.stop:
             while True:
                 if self.stop.requested:
                     raise CampaignInterrupted()
-                queued = self.ledger.experiments("proposed")
-                if queued:  # manual and re-queued experiments run whatever the budget
-                    self.execute(queued[0])
-                    continue
-                stop = self.stop_reason()
+                exps = self.ledger.experiments()
+                stop = self._needs_person(exps)
                 if stop is None:
-                    self.execute(self._next_experiment())
-                    continue
-                if stop.finished and self._queue_confirmation():
-                    continue
-                if stop.finished:
+                    queued = [e for e in exps if e.status == "proposed"]
+                    if queued:  # manual and re-queued experiments run whatever the budget
+                        self.execute(queued[0])
+                        continue
+                    stop = self._finished(exps)
+                    if stop is None:
+                        self.execute(self._next_experiment())
+                        continue
+                    if self._queue_confirmation(exps):
+                        continue
                     self._summarize_confirmation()
                 self.ledger.set_meta("stop_reason", stop.reason)
                 self.ledger.set_meta("stop_finished", stop.finished)
@@ -304,22 +323,30 @@ class CampaignRunner:
         return exp
 
     # ------------------------------------------------------------ confirmation
-    def _queue_confirmation(self) -> bool:
-        """Queue the replicates of the best point once the budget is spent."""
+    def _queue_confirmation(self, exps: list[Experiment]) -> bool:
+        """Once the campaign finished, queue the replicates of the best point; later, queue
+        replacements for replicates that an instrument or infrastructure failure lost (the
+        failure breaker bounds this).  True if anything was queued."""
         spec = self.campaign.confirm
-        if spec is None or self.ledger.meta("confirmation_queued"):
+        if spec is None:
             return False
-        best = best_experiment(self.ledger.experiments(), self.campaign)
-        if best is None:
-            return False
-        for k in range(spec.replicates):
+        of = self.ledger.meta("confirmation_queued")
+        if of is None:
+            best = best_experiment(exps, self.campaign)
+            if best is None:
+                return False
+        else:
+            best = next(e for e in exps if e.id == of)
+        reps = [e for e in exps if e.origin == "confirm"]
+        kept = sum(_measured(e) or e.status in ("proposed", "running", "refused") for e in reps)
+        for k in range(len(reps), len(reps) + spec.replicates - kept):
             self.ledger.propose(
                 best.parameters,
                 origin="confirm",
                 provenance={**best.provenance, "replicate_of": best.id, "replicate": k + 1},
             )
         self.ledger.set_meta("confirmation_queued", best.id)
-        return True
+        return kept < spec.replicates
 
     def _summarize_confirmation(self) -> None:
         spec = self.campaign.confirm

@@ -38,6 +38,8 @@ previous attempt ended, and ends when ``measure()`` returns or raises, or when a
 * ``nan``: ``measure()`` returns NaN for every output.
 * ``saturate``: ``measure()`` returns every output at its saturation value
   (:data:`SATURATED_VALUE` where the saturation is infinite).
+* ``broken_after`` (not a kind): from that experiment on, ``measure()`` raises
+  a non-retryable :class:`InstrumentFault` of kind ``"broken"``.
 * ``disconnect``: ``measure()`` raises :class:`InstrumentDisconnected` and
   ``connected`` is False until the next call, which reconnects
   (``RECONNECT_TIME`` lab seconds).
@@ -319,9 +321,16 @@ class Simulator:
                         retryable=False,
                     )
             index = self.experiment
+            name = type(self).__name__
+            broken = self.faults.broken_after
+            if broken is not None and index >= broken:
+                raise InstrumentFault(
+                    f"{name}: broken after {broken} measurements (injected); needs repair",
+                    kind="broken",
+                    retryable=False,
+                )
             fault = self._current_fault()
             try:
-                name = type(self).__name__
                 if fault == "disconnect":
                     self.connected = False
                     raise InstrumentDisconnected(f"{name}: connection lost (injected disconnect)")

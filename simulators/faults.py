@@ -15,6 +15,11 @@ Two sources of faults are combined:
   function of ``(seed, experiment, attempt)`` and never of call order, so runs
   are reproducible and a retried attempt gets a fresh, independent draw.
 
+A third, ``broken_after``, models an instrument that dies and stays dead: once
+that many measurements have completed, every ``measure()`` raises a
+non-retryable :class:`InstrumentFault` (kind ``"broken"``) until the plan is
+changed, i.e. until a person repairs it.
+
 The experiment index is the simulator's ``experiment`` counter (number of
 completed ``measure()`` calls); see :class:`simulators.base.Simulator` for how
 each kind manifests.
@@ -111,6 +116,9 @@ class FaultPlan:
         Seed of the random fault draws.
     timeout_after:
         Lab seconds a ``"timeout"`` hangs inside ``measure()`` before raising.
+    broken_after:
+        None, or the number of completed measurements after which every
+        ``measure()`` fails with a non-retryable ``"broken"`` fault.
     """
 
     rate: float = 0.0
@@ -118,6 +126,7 @@ class FaultPlan:
     at: dict[int, str] = field(default_factory=dict)
     seed: int = 0
     timeout_after: float = 30.0
+    broken_after: int | None = None
 
     def __post_init__(self) -> None:
         rate = float(self.rate)
@@ -137,6 +146,10 @@ class FaultPlan:
         self.seed = int(self.seed)
         if self.seed < 0:
             raise ValueError(f"fault seed must be >= 0, got {self.seed}")
+        if self.broken_after is not None:
+            self.broken_after = int(self.broken_after)
+            if self.broken_after < 0:
+                raise ValueError(f"broken_after must be >= 0, got {self.broken_after}")
         self.timeout_after = float(self.timeout_after)
         if not self.timeout_after >= 0.0:
             raise ValueError(f"timeout_after must be >= 0 lab seconds, got {self.timeout_after!r}")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
 
 import yaml
 
@@ -16,61 +20,107 @@ def _status(capsys, out) -> dict:
     return json.loads(stdout)
 
 
-def test_a_breaker_stop_is_stopped_not_finished_and_keeps_the_confirmation(
-    examples, tmp_path, capsys
-):
+ARGS = ("--time-scale", 0, "--quiet")
+
+
+def _campaign(examples, *, broken_after: int, budget: int, replicates: int = 3):
+    """The reactor campaign, whose reactor dies after ``broken_after`` measurements."""
     edit_yaml(
         examples / "sim_lab.yaml",
-        lambda d: d["devices"]["reactor"]["kwargs"].update(
-            faults={"rate": 1.0, "kinds": ["trigger_error"]}
-        ),
+        lambda d: d["devices"]["reactor"]["kwargs"].update(faults={"broken_after": broken_after}),
     )
-    edit_yaml(
+    return edit_yaml(
         examples / "reactor_campaign.yaml",
-        lambda d: d.update(confirm={"replicates": 2}, budget={"experiments": 12}),
+        lambda d: d.update(confirm={"replicates": replicates}, budget={"experiments": budget}),
     )
-    out = tmp_path / "r"
-    args = ("--time-scale", 0, "--quiet")
-    code, stdout, _ = run_cli(
-        capsys, "run", examples / "reactor_campaign.yaml", "--out", out, *args
-    )
-    assert code == 1 and "5 instrument failures in a row" in stdout
-    assert _status(capsys, out)["state"] == "stopped"
 
-    # a result measured elsewhere: the campaign now has a successful experiment
-    code, _, err = run_cli(
-        capsys,
-        "suggest",
-        out,
-        *("--param", "residence_time=10", "--param", "temperature=80"),
-        *("--param", "equivalents=2", "--param", "concentration=0.5"),
-        *("--result", "yield=70"),
-    )
-    assert code == 0, err
 
-    # still broken: a second breaker stop is exit 1 despite that success, and the
-    # confirmation stage is not spent on the broken instrument
-    code, stdout, _ = run_cli(capsys, "resume", out, *args)
-    assert code == 1 and "5 instrument failures in a row" in stdout
-    status = _status(capsys, out)
-    assert status["state"] == "stopped" and status["counts"]["done"] == 1
-    assert status["confirmation"] is None
-    with Ledger.open(out) as ledger:
-        assert not [e for e in ledger.experiments() if e.origin == "confirm"]
-
-    # the engineer fixes the instrument (here: its stored configuration); resuming
-    # finishes the budget, then confirms the best point
+def _repair(out) -> None:
+    """The engineer fixes the reactor (here: drops the fault from the stored lab)."""
     with Ledger.open(out, readonly=False) as ledger:
         lab = yaml.safe_load(ledger.meta("lab_yaml"))
         del lab["devices"]["reactor"]["kwargs"]["faults"]
         ledger.set_meta("lab_yaml", yaml.safe_dump(lab))
-    code, stdout, err = run_cli(capsys, "resume", out, *args)
+
+
+def _confirm_rows(out) -> list:
+    with Ledger.open(out) as ledger:
+        return [e for e in ledger.experiments() if e.origin == "confirm"]
+
+
+def test_a_breaker_stop_is_stopped_not_finished_and_keeps_the_confirmation(
+    examples, tmp_path, capsys
+):
+    # the instrument dies after 7 experiments: the budget of 12 runs out during the
+    # failure streak, which must still be a stop for a person, not the end
+    campaign = _campaign(examples, broken_after=7, budget=12)
+    out = tmp_path / "r"
+    code, stdout, _ = run_cli(capsys, "run", campaign, "--out", out, *ARGS)
+    assert code == 1, "a stop for failures is exit 1 even after 7 good experiments"
+    assert stdout.splitlines()[1].startswith("stopped after 5 instrument failures in a row")
+    status = _status(capsys, out)
+    assert status["state"] == "stopped" and status["counts"]["done"] == 7
+    assert status["confirmation"] is None and not _confirm_rows(out)
+
+    # not repaired after all: resuming (the budget is spent) starts the confirmation,
+    # whose replicates fail until the breaker stops it again; none is counted
+    code, _, _ = run_cli(capsys, "resume", out, *ARGS)
+    assert code == 1 and _status(capsys, out)["state"] == "stopped"
+    assert [e.status for e in _confirm_rows(out)] == ["failed"] * 5 + ["proposed"]
+    assert _status(capsys, out)["confirmation"] is None
+
+    _repair(out)
+    code, stdout, err = run_cli(capsys, "resume", out, *ARGS)
     assert code == 0, stdout + err
+    assert stdout.splitlines()[1] == "finished: budget of 12 experiments reached"
     status = _status(capsys, out)
     assert status["state"] == "finished"
-    assert status["stop_reason"] == "budget of 12 experiments reached"
-    assert status["counts"]["confirmation_replicates"] == 2
-    assert status["confirmation"] is not None
+    assert len(status["confirmation"]["replicates"]) == 3
+
+
+def test_replicates_lost_to_a_failure_are_replaced_after_the_repair(examples, tmp_path, capsys):
+    # 8 experiments and the first replicate work, then the reactor dies
+    campaign = _campaign(examples, broken_after=9, budget=8)
+    out = tmp_path / "r"
+    code, _, _ = run_cli(capsys, "run", campaign, "--out", out, *ARGS)
+    assert code == 1 and _status(capsys, out)["state"] == "stopped"
+    reps = _confirm_rows(out)
+    # the breaker stops the replacements too; the last one waits for the repair
+    assert [e.status for e in reps] == ["done"] + ["failed"] * 5 + ["proposed"]
+    assert _status(capsys, out)["confirmation"] is None
+
+    _repair(out)
+    code, _, err = run_cli(capsys, "resume", out, *ARGS)
+    assert code == 0, err
+    status = _status(capsys, out)
+    assert status["state"] == "finished" and status["counts"]["completed"] == 8
+    assert len(status["confirmation"]["replicates"]) == 3
+    assert sum(e.status == "done" for e in _confirm_rows(out)) == 3
+
+
+def test_a_closed_stdout_does_not_hide_a_stop(examples, tmp_path):
+    campaign = _campaign(examples, broken_after=3, budget=12)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "genesis_lab", "run", str(campaign), "--out", str(tmp_path / "r")]
+        + ["--time-scale", "0", "--quiet", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # like `| head -0`: nobody reads the result
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err.decode()
+    assert b"Traceback" not in err
+
+
+def test_a_folder_from_before_stop_kinds_were_recorded_shows_the_right_state(
+    examples, tmp_path, capsys
+):
+    campaign = _campaign(examples, broken_after=0, budget=12)
+    out = tmp_path / "r"
+    assert run_cli(capsys, "run", campaign, "--out", out, *ARGS)[0] == 1
+    with closing(sqlite3.connect(out / "ledger.sqlite")) as db, db:
+        db.execute("DELETE FROM meta WHERE key='stop_finished'")
+    assert _status(capsys, out)["state"] == "stopped"
 
 
 def test_too_many_refusals_is_a_stop_that_needs_a_person(examples, tmp_path, capsys):
@@ -92,3 +142,15 @@ def test_too_many_refusals_is_a_stop_that_needs_a_person(examples, tmp_path, cap
     assert code == 1 and "refused by the safety envelope" in stdout
     status = _status(capsys, out)
     assert status["state"] == "stopped" and status["counts"]["refused"] == 25
+
+
+def test_an_interrupted_replicate_is_requeued_as_a_replicate(tmp_path):
+    with Ledger.create(tmp_path / "c", name="x", campaign_text="", lab_text="") as ledger:
+        eid = ledger.propose({"x": 1.0}, origin="confirm", provenance={"replicate_of": 3})
+        ledger.start(eid)
+        new = ledger.abort(eid, "interrupted", run_uid=None, requeue=True)
+        again = ledger.experiment(new)
+        # still a replicate: it does not count against the budget, and the confirmation
+        # summary includes it
+        assert again.origin == "confirm" and again.provenance["replicate_of"] == 3
+        assert ledger.count_completed() == 0

@@ -119,3 +119,19 @@ def test_set_error_leaves_setpoint_and_counts_as_attempt():
     sim.set("temperature", 100.0)
     sim.set("residence_time", 10.0)
     assert sim.setpoints["temperature"] == 100.0
+
+
+def test_broken_after_fails_every_later_measurement_until_repaired():
+    sim = FlowReactor(faults={"broken_after": 2})
+    sim.measure()
+    sim.measure()
+    for _ in range(3):  # dead, not flaky: no retry helps
+        with pytest.raises(InstrumentFault) as info:
+            sim.measure()
+        assert info.value.kind == "broken" and not info.value.retryable
+    assert sim.experiment == 2
+    sim.faults = FaultPlan()  # a person repaired it
+    sim.measure()
+    assert sim.experiment == 3
+    with pytest.raises(ValueError, match="broken_after"):
+        FaultPlan(broken_after=-1)

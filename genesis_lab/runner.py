@@ -202,12 +202,6 @@ class CampaignRunner:
         self._breaker_from = max((e.id for e in exps), default=0)
 
     # ------------------------------------------------------------ the loop
-    def stop_reason(self) -> Stop | None:
-        """Why the campaign must stop now, if it must: first the stops that need a person,
-        then the rules that finish it."""
-        exps = self.ledger.experiments()
-        return self._needs_person(exps) or self._finished(exps)
-
     def _needs_person(self, exps: list[Experiment]) -> Stop | None:
         """Repeated failures or refusals.  Checked before the finishing rules, so a budget
         that runs out during a failure streak still stops for a person (and keeps the

@@ -133,12 +133,7 @@ def test_too_many_refusals_is_a_stop_that_needs_a_person(examples, tmp_path, cap
         ),
     )
     out = tmp_path / "r"
-    code, stdout, _ = run_cli(
-        capsys,
-        "run",
-        examples / "reactor_random.yaml",
-        *("--out", out, "--time-scale", 0, "--quiet"),
-    )
+    code, stdout, _ = run_cli(capsys, "run", examples / "reactor_random.yaml", "--out", out, *ARGS)
     assert code == 1 and "refused by the safety envelope" in stdout
     status = _status(capsys, out)
     assert status["state"] == "stopped" and status["counts"]["refused"] == 25

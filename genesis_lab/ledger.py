@@ -97,6 +97,14 @@ def _lock_directory(directory: Path, patience: float = 1.0) -> int:
 
 STATUSES = ("proposed", "running", "done", "failed", "aborted", "refused")
 
+# what changes whenever an experiment's row is updated: the key of the ledger's parse cache,
+# read through a covering index so that a long campaign does not re-read whole rows each step
+_VERSION = ("status", "attempts", "started_at", "finished_at")
+_VERSION_COLUMNS = "id, " + ", ".join(_VERSION)
+_VERSION_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS experiments_version ON experiments ({_VERSION_COLUMNS})"
+)
+
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE experiments (
@@ -133,6 +141,7 @@ CREATE TABLE log (
     detail TEXT
 );
 """
+_SCHEMA += _VERSION_INDEX + ";\n"
 
 
 def _default(o: Any) -> Any:
@@ -344,6 +353,8 @@ class Ledger:
         if ok != "ok":
             conn.close()
             raise StoreError(f"{path} failed its integrity check ({ok}); it was left untouched")
+        if not readonly:  # stores from before the index (its columns are _VERSION_COLUMNS)
+            conn.execute(_VERSION_INDEX)
         return cls(d, conn, readonly=readonly)
 
     @staticmethod
@@ -566,11 +577,24 @@ class Ledger:
 
         The objects are shared between calls while their row is unchanged: treat them, and
         their dicts, as read-only."""
-        q, args = f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments", ()
+        # two steps: the small version columns of every row, then whole rows only for those
+        # that changed since they were last parsed (a long campaign re-reads 1000s of rows)
+        q, args = f"SELECT {_VERSION_COLUMNS} FROM experiments", ()
         if status:
             q, args = q + " WHERE status=?", (status,)
         with self._lock:
-            return [self._experiment(r) for r in self._conn.execute(q + " ORDER BY id", args)]
+            cur = self._conn.cursor()
+            cur.row_factory = None
+            versions = cur.execute(q + " ORDER BY id", args).fetchall()
+            stale = [v[0] for v in versions if self._parsed.get(v[0], (None,))[0] != v[1:]]
+            for i in range(0, len(stale), 500):
+                chunk = stale[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self._conn.execute(
+                    f"SELECT {_EXPERIMENT_COLUMNS} FROM experiments WHERE id IN ({marks})", chunk
+                ):
+                    self._experiment(row)
+            return [self._parsed[v[0]][1] for v in versions]
 
     def experiment(self, eid: int) -> Experiment | None:
         with self._lock:
@@ -581,7 +605,7 @@ class Ledger:
 
     def _experiment(self, row: sqlite3.Row) -> Experiment:
         # every update of a row changes its status, attempts or a timestamp (set from the clock)
-        version = (row["status"], row["attempts"], row["started_at"], row["finished_at"])
+        version = tuple(row[c] for c in _VERSION)
         cached = self._parsed.get(row["id"])
         if cached is None or cached[0] != version:
             cached = (version, Experiment.from_row(row))

@@ -117,6 +117,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="OBJECTIVE=VALUE",
         help="already measured elsewhere: record it as done with these objectives",
     )
+    verdict = m.add_mutually_exclusive_group()
+    verdict.add_argument(
+        "--feasible",
+        action="store_true",
+        help="with --result: the measurement met the campaign's outcome constraints (required "
+        "when it has any, which --result cannot check)",
+    )
+    verdict.add_argument(
+        "--infeasible",
+        action="store_true",
+        help="measured elsewhere and infeasible (an outcome constraint broken, or no product): "
+        "the agent learns to avoid the point; --result is then optional",
+    )
     m.add_argument("--json", action="store_true", help="print the recorded experiment as JSON")
 
     b = sub.add_parser("bench", help="benchmark the agent against scikit-optimize and random")

@@ -21,7 +21,7 @@ from .cli import (
 )
 from .errors import StoreError
 from .errors import UserError as UsageError
-from .ledger import Ledger
+from .ledger import Ledger, to_json
 from .progress import ProgressDisplay
 from .report import experiment_rows, status_payload, summary_text
 from .runner import CampaignInterrupted, CampaignRunner
@@ -60,7 +60,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def design_note(campaign: Any, budget: int) -> str | None:
-    """A warning when the initial design uses up the whole budget (the model never proposes)."""
+    """A warning when the initial design uses up the whole budget (the model never proposes),
+    or when a finite space has fewer points than the budget."""
+    from .agent.space import Space
+
+    space = Space(campaign.parameters)
+    if space.is_finite and space.size < budget:
+        return (
+            f"the campaign's space has only {space.size:.0f} distinct points, fewer than the "
+            f"budget ({budget} experiments); no point is measured twice, so the campaign "
+            "finishes once every point has been measured"
+        )
     opt = campaign.optimizer
     if opt.model == "random" or opt.initial_points < budget:
         return None
@@ -140,7 +150,13 @@ def _drive(
         emit(lambda: write_json(payload) if args.json else print(summary_text(payload)))
         # a stop for failures or refusals is not success, even after some good experiments:
         # a script driving the lab must notice that the campaign needs a person
-        return EXIT_OK if stop.finished and payload["counts"]["done"] else EXIT_FAIL
+        if stop.finished and payload["best"] is None:
+            print(
+                "genesis-lab: the campaign finished without a feasible result (every experiment "
+                "failed or broke an outcome constraint; see 'genesis-lab export'); exit status 1",
+                file=sys.stderr,
+            )
+        return EXIT_OK if stop.finished and payload["best"] is not None else EXIT_FAIL
     finally:
         if display is not None:
             display.close()
@@ -238,7 +254,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print_table(result)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(result, fh, indent=2)
+            # standard JSON: a strategy that never reached the target has null, not Infinity
+            fh.write(to_json(result, indent=2) + "\n")
         print(f"wrote {args.json}", file=sys.stderr)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as fh:
@@ -268,6 +285,29 @@ def _example_value(p: Any) -> str:
     lo, hi = p.bounds
     mid = (lo + hi) / 2
     return str(int(round(mid))) if isinstance(p, IntegerParameter) else f"{mid:g}"
+
+
+def _manual_results(campaign: Any, results: dict[str, str]) -> dict[str, float]:
+    """The objective values of ``--result``: every objective once, finite numbers."""
+    names = [o.name for o in campaign.objectives]
+    unknown = sorted(set(results) - set(names))
+    missing = sorted(set(names) - set(results))
+    if unknown or missing:
+        raise UsageError(
+            f"--result: give every objective once ({names}); unknown {unknown}, missing {missing}"
+        )
+    try:
+        objectives = {k: float(v) for k, v in results.items()}
+    except ValueError:
+        raise UsageError(f"--result: values must be numbers, got {results}") from None
+    bad = [f"{k}={v}" for k, v in results.items() if not math.isfinite(objectives[k])]
+    if bad:
+        raise UsageError(
+            f"--result {' '.join(bad)}: a result must be a finite number. For a measurement "
+            "that failed, use --infeasible, or leave --result out and let the campaign run "
+            "the experiment."
+        )
+    return objectives
 
 
 def cmd_suggest(args: argparse.Namespace) -> int:
@@ -303,33 +343,62 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             )
         o0 = campaign.objectives[0].name
         results = _pairs(args.result, "--result", f"{o0}=42.0")
-        if results:
-            names = [o.name for o in campaign.objectives]
-            unknown = sorted(set(results) - set(names))
-            missing = sorted(set(names) - set(results))
-            if unknown or missing:
-                raise UsageError(
-                    f"--result: give every objective once ({names}); "
-                    f"unknown {unknown}, missing {missing}"
+        objectives = _manual_results(campaign, results) if results else {}
+        if results and not args.infeasible:
+            outcome = [c for c in campaign.constraints if c.kind == "outcome"]
+            if outcome and not args.feasible:
+                rules = ", ".join(
+                    f"{c.expression}"
+                    + (f" >= {c.min:g}" if c.min is not None else "")
+                    + (f" <= {c.max:g}" if c.max is not None else "")
+                    for c in outcome
                 )
-            try:
-                objectives = {k: float(v) for k, v in results.items()}
-            except ValueError:
-                raise UsageError(f"--result: values must be numbers, got {results}") from None
-            bad = [f"{k}={v}" for k, v in results.items() if not math.isfinite(objectives[k])]
-            if bad:
                 raise UsageError(
-                    f"--result {' '.join(bad)}: a result must be a finite number. For a "
-                    "measurement that failed, leave --result out and let the campaign run "
-                    "the experiment."
+                    f"--result: this campaign has outcome constraints ({rules}), which a "
+                    "result measured elsewhere cannot be checked against; add --feasible if "
+                    "the measurement met them, or --infeasible if it did not"
                 )
-            eid = ledger.propose(params, origin="manual", provenance={"entered_by": "user"})
+        provenance = {"entered_by": "user"}
+        if args.infeasible:
+            eid = ledger.propose(params, origin="manual", provenance=provenance)
+            ledger.start(eid)
+            if objectives:
+                ledger.finish(
+                    eid,
+                    "done",
+                    objectives=objectives,
+                    feasible=False,
+                    error="recorded by the user as infeasible",
+                    failure_kind="infeasible",
+                )
+            else:
+                ledger.finish(
+                    eid,
+                    "failed",
+                    feasible=False,
+                    error="recorded by the user as a failed measurement",
+                    failure_kind="scientific",
+                )
+            what = "recorded as infeasible"
+        elif results:
+            eid = ledger.propose(params, origin="manual", provenance=provenance)
             ledger.start(eid)
             ledger.finish(eid, "done", objectives=objectives, feasible=True)
             what = "recorded as done"
         else:
-            eid = ledger.propose(params, origin="manual", provenance={"entered_by": "user"})
-            what = "queued: the campaign runs it next (now if running, else on resume)"
+            if args.feasible:
+                raise UsageError(
+                    "--feasible goes with --result (a measurement made elsewhere); leave it "
+                    "out to queue the experiment for the campaign to run"
+                )
+            ahead = len(ledger.experiments("proposed"))
+            eid = ledger.propose(params, origin="manual", provenance=provenance)
+            what = (
+                "queued: the campaign runs it next (now if running, else on resume)"
+                if not ahead
+                else f"queued: the campaign runs it after the {ahead} experiment"
+                f"{'s' if ahead > 1 else ''} already queued (now if running, else on resume)"
+            )
     if args.json:
         write_json({"experiment": eid, "parameters": params, "status": what.split(":")[0]})
     else:

@@ -167,8 +167,10 @@ def _finite(o: Any) -> Any:
     return o
 
 
-def to_json(o: Any) -> str:
-    return json.dumps(_finite(json.loads(json.dumps(o, default=_default))), allow_nan=False)
+def to_json(o: Any, indent: int | None = None) -> str:
+    """Standard JSON (non-finite numbers become null; numpy values become numbers)."""
+    plain = _finite(json.loads(json.dumps(o, default=_default)))
+    return json.dumps(plain, allow_nan=False, indent=indent)
 
 
 # every column but device_state (a simulator snapshot, read only by last_device_state)

@@ -124,14 +124,8 @@ def summary_text(p: dict[str, Any]) -> str:
         )
         if p.get("hypervolume") is not None:
             lines.append(f"hypervolume: {p['hypervolume']:.6g} (reference {p['reference']})")
-    c = p.get("confirmation")
-    if c and c.get("mean") is not None:
-        lines.append(
-            f"confirmed: {c['objective']} = {c['mean']:.4g} ± {c['half_width']:.2g} "
-            f"({int(100 * c['level'])}% CI, {len(c['replicates'])} replicates of experiment "
-            f"{c['experiment']}, first measured {c['original']:.4g}); better than "
-            f"{100 * c['share_of_earlier_beaten']:.0f}% of the earlier experiments"
-        )
+    if p.get("confirmation"):
+        lines.append(_confirmation_text(p["confirmation"]))
     b = p["best"]
     if b is None:
         lines.append("best: none yet")
@@ -144,6 +138,38 @@ def summary_text(p: dict[str, Any]) -> str:
         for k, v in b["parameters"].items():
             lines.append(f"    {k} = {_fmt(v)}")
     return "\n".join(lines)
+
+
+def _confirmation_text(c: dict[str, Any]) -> str:
+    """One line on the confirmation replicates (stores from older versions lack the
+    per-objective statistics and the list of unusable replicates)."""
+    usable = len(c["replicates"])
+    measured = c.get("measured", usable)
+    bad = c.get("unusable") or []
+    of = f"replicates of experiment {c['experiment']}"
+    first = c.get("original")
+    first = f", first measured {first:.4g}" if isinstance(first, int | float) else ""
+    why = "; ".join(f"{b['experiment']}: {b['reason']}" for b in bad)
+    if c.get("mean") is None:
+        return (
+            f"not confirmed: {usable} of {measured} {of} gave a feasible result"
+            f"{f' ({why})' if why else ''}; a confidence interval needs at least 2"
+        )
+    per = c.get("objectives") or {c["objective"]: c}
+    stats = "; ".join(
+        f"{name} = {v['mean']:.4g} ± {v['half_width']:.2g}" for name, v in per.items()
+    )
+    ci = f"{int(100 * c['level'])}% CI"
+    share = c.get("share_of_earlier_beaten")
+    beaten = (
+        f"; better than {100 * share:.0f}% of the other experiments" if share is not None else ""
+    )
+    if bad:
+        return (
+            f"not confirmed: {len(bad)} of {measured} {of} failed or were infeasible ({why}); "
+            f"the other {usable}: {stats} ({ci}{first})"
+        )
+    return f"confirmed: {stats} ({ci}, {usable} {of}{first}){beaten}"
 
 
 def experiment_rows(ledger: Ledger) -> list[dict[str, Any]]:

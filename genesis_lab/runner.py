@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from plans import experiment
 
 from .agent import Agent, Observation
@@ -135,7 +137,15 @@ class CampaignRunner:
         """Rebuild the agent from the ledger (no pickle: configuration + log)."""
         exps = self.ledger.experiments()
         self.agent.n_suggested = sum(e.origin in MODEL_ORIGINS for e in exps)
-        self.agent.ingest(o for e in exps if (o := self._observation(e)) is not None)
+        self._sync_agent(exps)
+
+    def _sync_agent(self, exps: list[Experiment]) -> None:
+        """Give the agent the ledger's whole observation log, in experiment order.
+
+        Done before every proposal, so that a result recorded by another process while the
+        campaign runs (``genesis-lab suggest --result``) is learned, and so that a running and
+        a resumed campaign always see the same log in the same order."""
+        self.agent.observations[:] = [o for e in exps if (o := self._observation(e)) is not None]
 
     def _observation(self, e: Experiment) -> Observation | None:
         if e.status == "done":
@@ -281,8 +291,15 @@ class CampaignRunner:
                         continue
                     stop = self._finished(exps)
                     if stop is None:
-                        self.execute(self._next_experiment())
-                        continue
+                        nxt = self._next_experiment(exps)
+                        if nxt is not None:
+                            self.execute(nxt)
+                            continue
+                        stop = Stop(
+                            f"every one of the {self.agent.space.size:.0f} points of the "
+                            "campaign's finite space has been measured",
+                            True,
+                        )
                     if self._queue_confirmation(exps):
                         continue
                     self._summarize_confirmation()
@@ -291,8 +308,10 @@ class CampaignRunner:
                 self.ledger.note("stopped", {"reason": stop.reason, "finished": stop.finished})
                 return stop
 
-    def _next_experiment(self) -> Experiment:
-        """Ask the agent for the next batch, record every proposal, return the first."""
+    def _next_experiment(self, exps: list[Experiment]) -> Experiment | None:
+        """Ask the agent for the next batch, record every proposal, return the first (None
+        when a finite space has no point left to measure)."""
+        self._sync_agent(exps)
         n = min(self.campaign.optimizer.batch_size, max(1, self.budget - self.completed()))
         first = self.agent.n_suggested
         ids = []
@@ -302,6 +321,7 @@ class CampaignRunner:
                 **self.agent.provenance(),
                 "acquisition": proposal.acquisition,
                 "proposal_index": first + i,
+                "observations": len(self.agent.observations),  # what the agent had learned
                 "batch": {"size": n, "position": i},
             }
             ids.append(
@@ -312,9 +332,7 @@ class CampaignRunner:
                     provenance=prov,
                 )
             )
-        exp = self.ledger.experiment(ids[0])
-        assert exp is not None
-        return exp
+        return self.ledger.experiment(ids[0]) if ids else None
 
     # ------------------------------------------------------------ confirmation
     def _queue_confirmation(self, exps: list[Experiment]) -> bool:
@@ -360,7 +378,6 @@ class CampaignRunner:
             self.ledger.finish(
                 e.id, "refused", error="; ".join(reasons), failure_kind="refused", feasible=False
             )
-            self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
             self._report(e.id)
             return
         self._refusals = 0
@@ -461,7 +478,6 @@ class CampaignRunner:
                 failure_kind="scientific" if problems else "evaluation",
                 device_state=self.device_state(),
             )
-            self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
             return
         violated = []
         for c, v in constraint_values:
@@ -482,7 +498,6 @@ class CampaignRunner:
             failure_kind=None if feasible else "infeasible",
             device_state=self.device_state(),
         )
-        self.agent.ingest([Observation(e.parameters, objectives, feasible=feasible)])
 
     def _settle_failure(self, e: Experiment, outcome: RunOutcome) -> None:
         kind = outcome.failure_kind or "instrument"
@@ -495,8 +510,6 @@ class CampaignRunner:
             feasible=False if kind == "refused" else None,
             device_state=self.device_state(),
         )
-        if kind in LEARNED_FAILURES:  # teach the model where not to go
-            self.agent.ingest([Observation(e.parameters, {}, feasible=False)])
 
     def _report(self, eid: int) -> None:
         if self.on_progress is None:
@@ -511,22 +524,29 @@ class CampaignRunner:
 def confirmation_summary(
     exps: list[Experiment], campaign: CampaignSpec, of: int, level: float
 ) -> dict[str, Any]:
-    """Mean and confidence interval of the replicates of experiment ``of``,
-    against the campaign's earlier experiments."""
+    """Mean and confidence interval of the replicates of experiment ``of``, for every
+    objective, against the campaign's other experiments.
+
+    Only feasible replicates with a finite value for every objective enter the statistics;
+    the others (infeasible, or failed scientifically) are listed with their reason, and then
+    the point is not reported as reproduced."""
     from scipy import stats
 
+    names = [o.name for o in campaign.objectives]
     obj = campaign.objectives[0]
-    reps = [
-        e.objectives[obj.name]
-        for e in exps
-        if e.origin == "confirm"
-        and e.status == "done"
-        and isinstance(e.objectives.get(obj.name), int | float)
-    ]
+
+    def values(e: Experiment) -> list[float] | None:
+        vs = [e.objectives.get(n) for n in names]
+        ok = all(isinstance(v, int | float) and math.isfinite(v) for v in vs)
+        return [float(v) for v in vs] if ok else None  # type: ignore[arg-type]
+
+    measured = [e for e in exps if e.origin == "confirm" and _measured(e)]
+    usable = [e for e in measured if e.status == "done" and e.feasible and values(e)]
     others = [
         e.objectives[obj.name]
         for e in exps
         if e.origin != "confirm"
+        and e.id != of
         and e.status == "done"
         and e.feasible
         and isinstance(e.objectives.get(obj.name), int | float)
@@ -536,18 +556,28 @@ def confirmation_summary(
         "objective": obj.name,
         "experiment": of,
         "original": original,
-        "replicates": reps,
+        "replicates": [e.objectives[obj.name] for e in usable],
+        "measured": len(measured),
+        "unusable": [
+            {"experiment": e.id, "reason": e.error or e.failure_kind or "infeasible"}
+            for e in measured
+            if e not in usable
+        ],
         "level": level,
     }
-    if len(reps) >= 2:
-        mean = float(sum(reps) / len(reps))
-        sem = float(stats.sem(reps))
-        half = float(stats.t.ppf(0.5 + level / 2, len(reps) - 1) * sem) if sem > 0 else 0.0
-        better = [v for v in others if (v > mean if obj.goal == "maximize" else v < mean)]
-        out.update(
-            mean=mean,
-            ci=[mean - half, mean + half],
-            half_width=half,
-            share_of_earlier_beaten=1 - len(better) / len(others) if others else None,
-        )
+    if len(usable) < 2:
+        return out
+    per: dict[str, Any] = {}
+    for k, name in enumerate(names):
+        v = np.array([values(e)[k] for e in usable])  # type: ignore[index]
+        mean, sem = float(v.mean()), float(stats.sem(v))
+        half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * sem) if sem > 0 else 0.0
+        per[name] = {"mean": mean, "ci": [mean - half, mean + half], "half_width": half}
+    mean = per[obj.name]["mean"]
+    better = [v for v in others if (v > mean if obj.goal == "maximize" else v < mean)]
+    out.update(
+        per[obj.name],
+        objectives=per,
+        share_of_earlier_beaten=1 - len(better) / len(others) if others else None,
+    )
     return out

@@ -22,6 +22,9 @@ from .space import Space
 
 __all__ = ["Agent"]
 
+# finite spaces up to this many points are tracked so that no point is proposed twice
+MAX_TRACKED = 100_000
+
 
 class Agent:
     def __init__(self, campaign: CampaignSpec):
@@ -35,6 +38,7 @@ class Agent:
         self.observations: list[Observation] = []
         self.n_suggested = 0
         self._design: list[dict[str, Any]] | None = None
+        self._points: dict[tuple[str, ...], dict[str, Any]] | None = None
 
     # ------------------------------------------------------------- state
     def ingest(self, observations: Iterable[Observation]) -> None:
@@ -151,26 +155,94 @@ class Agent:
         return self._design
 
     def suggest(self, n: int = 1, pending: Sequence[dict[str, Any]] = ()) -> list[Proposal]:
-        """``n`` proposals, avoiding the ``pending`` points still being measured."""
+        """``n`` proposals, avoiding the ``pending`` points still being measured.
+
+        In a finite space (every parameter categorical or integer) no point is proposed twice,
+        whichever back-end or fallback proposed it: a repeat is replaced by a random point not
+        yet tried, and fewer than ``n`` proposals (none at all) come back once every point has
+        been tried or is pending.
+        """
         out: list[Proposal] = []
+        untried = self._untried(pending)
         n_initial = 0 if self.settings.model == "random" else self.settings.initial_points
         while len(out) < n:
             k = self.n_suggested
-            if k < len(self.design):
-                out.append(Proposal(self.design[k], origin="initial"))
-                self.n_suggested += 1
-                continue
-            X, y = self.training_data(self.weights(k))
             rng = np.random.default_rng([self.seed, k])
-            busy = [*pending, *(p.parameters for p in out)]
-            if k < n_initial or len(y) < 2 or (np.ptp(y) == 0 and self.backend.name != "random"):
-                origin = "initial" if k < n_initial else "random"
-                new = [Proposal(p, origin=origin) for p in self.backend.feasible_random(1, rng)]
+            if k < len(self.design):
+                new = [Proposal(self.design[k], origin="initial")]
             else:
-                new = self.backend.propose(X, y, n - len(out), busy, rng)
+                X, y = self.training_data(self.weights(k))
+                busy = [*pending, *(p.parameters for p in out)]
+                flat = len(y) >= 2 and np.ptp(y) == 0 and self.backend.name != "random"
+                if k < n_initial or len(y) < 2 or flat:
+                    origin = "initial" if k < n_initial else "random"
+                    if len(y) == 0 and self.observations:
+                        new = [Proposal(self._far_from_tried(busy, rng), origin="random")]
+                    else:
+                        points = self.backend.feasible_random(1, rng)
+                        new = [Proposal(p, origin=origin) for p in points]
+                else:
+                    new = self.backend.propose(X, y, n - len(out), busy, rng)
+            if untried is not None:
+                new = self._without_repeats(new, untried, rng)
+            if not new:
+                break
             out.extend(new)
             self.n_suggested += len(new)
         return out[:n]
+
+    def _far_from_tried(
+        self, busy: Sequence[dict[str, Any]], rng: np.random.Generator, n: int = 64
+    ) -> dict[str, Any]:
+        """Before the first feasible result there is nothing to model: spread out instead, with
+        the one of ``n`` random feasible points that lies farthest from every point tried."""
+        cands = self.backend.feasible_random(n, rng)
+        to_unit = self.space.to_unit
+        tried = [o.parameters for o in self.observations] + list(busy)
+        T = np.array([to_unit(p) for p in tried])
+        C = np.array([to_unit(p) for p in cands])
+        d2 = ((C[:, None, :] - T[None, :, :]) ** 2).sum(-1).min(axis=1)
+        return cands[int(np.argmax(d2))]
+
+    def _untried(self, pending: Sequence[dict[str, Any]]) -> dict[tuple[str, ...], dict] | None:
+        """The points of a finite space (up to ``MAX_TRACKED``) not observed, pending or
+        excluded by the linear input constraints, by key; None for other spaces."""
+        if not self.space.is_finite or self.space.size > MAX_TRACKED:
+            return None
+        if self._points is None:
+            points = self.space.points()
+            if self.backend.constrained:
+                b = self.backend
+                U = np.array([self.space.to_unit(p) for p in points])
+                ok = np.ones(len(points), bool)
+                if b.A_ub is not None:
+                    ok &= np.all(U @ b.A_ub.T <= b.b_ub + 1e-9, axis=1)
+                if b.A_eq is not None:
+                    ok &= np.all(np.abs(U @ b.A_eq.T - b.b_eq) <= 1e-9, axis=1)
+                points = [p for p, keep in zip(points, ok, strict=True) if keep]
+            self._points = {self.space.key(p): p for p in points}
+        key = self.space.key
+        tried = {key(o.parameters) for o in self.observations} | {key(p) for p in pending}
+        return {k: p for k, p in self._points.items() if k not in tried}
+
+    def _without_repeats(
+        self, new: list[Proposal], untried: dict[tuple[str, ...], dict], rng: np.random.Generator
+    ) -> list[Proposal]:
+        """Replace proposals of points already tried by random untried ones (in place of
+        ``untried``, which loses every point returned)."""
+        out = []
+        for p in new:
+            k = self.space.key(p.parameters)
+            if k not in untried:
+                if not untried:
+                    break
+                keys = sorted(untried)
+                k = keys[int(rng.integers(len(keys)))]
+                origin = "initial" if p.origin == "initial" else "random"
+                p = Proposal(untried[k], origin=origin)
+            del untried[k]
+            out.append(p)
+        return out
 
     def provenance(self) -> dict[str, Any]:
         """What produced the next proposal: back-end, its version and configuration, seed."""

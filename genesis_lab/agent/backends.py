@@ -135,7 +135,7 @@ class GPBackend(Backend):
         self._candidates: np.ndarray | None = None
         self._candidate_params: list[dict[str, Any]] | None = None
         if space.is_finite and space.size <= self.MAX_CANDIDATES:
-            self._candidate_params = _enumerate(space)
+            self._candidate_params = space.points()
             self._candidates = np.array([space.to_unit(p) for p in self._candidate_params])
 
     def _acq_name(self) -> str:
@@ -210,8 +210,9 @@ class GPBackend(Backend):
             "b_eq": self.b_eq,
         }
         if self._candidates is not None:
-            seen = {_key(p) for p in X} | {_key(p) for p in pending}
-            exclude = np.array([_key(p) in seen for p in self._candidate_params])
+            key = self.space.key
+            seen = {key(p) for p in X} | {key(p) for p in pending}
+            exclude = np.array([key(p) in seen for p in self._candidate_params])
             free = int((~exclude).sum())
             if free == 0:
                 return []
@@ -225,24 +226,6 @@ class GPBackend(Backend):
                 Proposal(params, origin="model", acquisition=float(a) if np.isfinite(a) else None)
             )
         return out
-
-
-def _key(params: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(str(params[k]) for k in sorted(params))
-
-
-def _enumerate(space) -> list[dict[str, Any]]:
-    import itertools
-
-    from ..spec import CategoricalParameter
-
-    axes = []
-    for p in space.parameters:
-        if isinstance(p, CategoricalParameter):
-            axes.append(list(p.choices))
-        else:
-            axes.append(list(range(p.bounds[0], p.bounds[1] + 1)))
-    return [dict(zip(space.names, combo, strict=True)) for combo in itertools.product(*axes)]
 
 
 BACKENDS: dict[str, type[Backend]] = {

@@ -227,6 +227,24 @@ class Space:
                 out[p.name] = self.clean(p, self._unscale(p, float(x)))
         return out
 
+    def points(self) -> list[dict[str, Any]]:
+        """Every point of a finite space, in a fixed order (choices and integers ascending)."""
+        import itertools
+
+        if not self.is_finite:
+            raise ValueError("a continuous space has no list of points")
+        axes = []
+        for p in self.parameters:
+            if isinstance(p, CategoricalParameter):
+                axes.append(list(p.choices))
+            else:
+                axes.append(list(range(p.bounds[0], p.bounds[1] + 1)))
+        return [dict(zip(self.names, combo, strict=True)) for combo in itertools.product(*axes)]
+
+    def key(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """A hashable identity of a point of a finite space (its values as text)."""
+        return tuple(str(params[k]) for k in self.names)
+
     def design(self, n: int, kind: str, seed: int) -> list[dict[str, Any]]:
         """An initial design of ``n`` points: 'random', 'sobol' or 'lhs'."""
         from scipy.stats import qmc

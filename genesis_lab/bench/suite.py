@@ -460,7 +460,7 @@ def _run_suite(
         rows += overhead_rows()
     return {
         "suite": name,
-        "command": f"genesis-lab bench {name}",
+        "command": " ".join(["genesis-lab bench", name, *(f"--only {k}" for k in (only or []))]),
         "seconds": round(time.time() - t0, 1),
         "machine": {
             "python": platform.python_version(),
@@ -489,7 +489,7 @@ def print_table(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"genesis-lab bench {result['suite']} ({result['seconds']} s)")
+    t = Table(title=f"{result['command']} ({result['seconds']} s)")
     for col in (
         "problem",
         "strategy",

@@ -5,6 +5,7 @@ Written by the researcher; see ``examples/reactor_campaign.yaml``.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -110,6 +111,18 @@ class CategoricalParameter(_ParameterBase):
         lengths = {len(v) for v in self.descriptors.values()}
         if len(lengths) != 1 or 0 in lengths:
             raise ValueError("every choice needs the same, non-zero number of descriptors")
+        bad = [c for c, v in self.descriptors.items() if not all(math.isfinite(x) for x in v)]
+        if bad:
+            raise ValueError(f"descriptors must be finite numbers (not for {bad})")
+        seen: dict[tuple[float, ...], str] = {}
+        for c in names:
+            twin = seen.setdefault(tuple(self.descriptors[c]), c)
+            if twin != c:
+                raise ValueError(
+                    f"choices {twin!r} and {c!r} have the same descriptors, so the model cannot "
+                    "tell them apart; give them different descriptors, or leave descriptors "
+                    "out to encode the choices one-hot"
+                )
         return self
 
 

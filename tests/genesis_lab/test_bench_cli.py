@@ -4,6 +4,20 @@ suites are benchmarks, not tests)."""
 import json
 
 from genesis_lab.cli import main
+from genesis_lab.ledger import to_json
+
+
+def _refuse(constant: str):
+    raise AssertionError(f"{constant} is not JSON")
+
+
+def test_numbers_json_cannot_hold_are_written_as_null():
+    # e.g. the experiments-to-target of a strategy that never reached the target
+    text = to_json({"median_experiments_to_target": float("inf"), "x": [float("nan"), 1.5]}, 2)
+    assert json.loads(text, parse_constant=_refuse) == {
+        "median_experiments_to_target": None,
+        "x": [None, 1.5],
+    }
 
 
 def test_bench_writes_json_and_a_table(tmp_path, capsys):
@@ -11,8 +25,10 @@ def test_bench_writes_json_and_a_table(tmp_path, capsys):
     assert main(["bench", "quick", "--only", "overhead", "--json", out]) == 0
     table = capsys.readouterr().out
     assert "loop_overhead" in table and "ms/experiment" in table
-    result = json.loads(out.read_text())
-    assert result["suite"] == "quick" and result["command"] == "genesis-lab bench quick"
+    result = json.loads(out.read_text(), parse_constant=_refuse)  # standard JSON only
+    # the recorded command reproduces the file
+    assert result["command"] == "genesis-lab bench quick --only overhead"
+    assert result["suite"] == "quick" and result["command"] in table
     short, long = result["rows"]
     assert short["problem"] == "loop_overhead" and short["ms_per_experiment"] > 0
     # the 1000-experiment campaign reports its last hundred against its first

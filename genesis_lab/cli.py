@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import os
 import sys
@@ -166,6 +165,8 @@ BENCH_ROWS = [
 
 def check_writable(path: str, flag: str) -> None:
     """Refuse an output path that cannot be written, before any work is done."""
+    if not path:
+        raise UserError(f"{flag}: give a file name")
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
@@ -174,6 +175,17 @@ def check_writable(path: str, flag: str) -> None:
         raise UserError(f"{flag} {path}: the directory {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise UserError(f"{flag} {path}: not writable; choose another place")
+    # os.access says yes to root everywhere, /proc and /sys included: try it
+    existed = target.exists()
+    try:
+        with open(target, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"{flag} {path}: cannot be written ({exc.strerror or exc}); choose another place"
+        ) from None
+    if not existed:
+        target.unlink(missing_ok=True)
 
 
 def _int_at_least(low: int):
@@ -186,6 +198,8 @@ def _int_at_least(low: int):
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if v < low:
             raise argparse.ArgumentTypeError(f"{v} must be {low} or more")
+        if v >= 2**63:
+            raise argparse.ArgumentTypeError(f"{v} is too large")
         return v
 
     return parse
@@ -251,8 +265,10 @@ def emit(write: Callable[[], object]) -> None:
 
 
 def write_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+    """Standard JSON on stdout (no NaN or Infinity: they are written as null)."""
+    from .ledger import to_json
+
+    sys.stdout.write(to_json(obj, indent=2) + "\n")
 
 
 def write_csv(rows: list[dict[str, Any]], target: str) -> None:
@@ -261,14 +277,20 @@ def write_csv(rows: list[dict[str, Any]], target: str) -> None:
         fields += [k for k in r if k not in fields]
     if target != "-":
         check_writable(target, "--csv")
-    fh = sys.stdout if target == "-" else open(target, "w", newline="", encoding="utf-8")
-    try:
-        w = csv.DictWriter(fh, fieldnames=fields)
+    if target == "-":
+        w = csv.DictWriter(sys.stdout, fieldnames=fields)
         w.writeheader()
         w.writerows(rows)
-    finally:
-        if fh is not sys.stdout:
-            fh.close()
+        return
+    try:
+        with open(target, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows)
+    except OSError as exc:
+        raise UserError(
+            f"--csv {target}: could not be written ({exc.strerror or exc}); choose another place"
+        ) from None
 
 
 def default_out(name: str) -> Path:

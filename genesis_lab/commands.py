@@ -53,33 +53,38 @@ def cmd_run(args: argparse.Namespace) -> int:
     except BaseException:
         lab.close()
         raise
-    note = design_note(files.campaign, budget)
-    if note:
+    for note in campaign_notes(files.campaign, budget):
         print(f"genesis-lab run: note: {note}", file=sys.stderr)
     return _drive(files, lab, ledger, budget, args, resumed=False)
 
 
-def design_note(campaign: Any, budget: int) -> str | None:
-    """A warning when the initial design uses up the whole budget (the model never proposes),
-    or when a finite space has fewer points than the budget."""
+def campaign_notes(campaign: Any, budget: int) -> list[str]:
+    """Warnings about settings that are valid but probably not what the user meant."""
     from .agent.space import Space
 
+    notes = []
     space = Space(campaign.parameters)
     if space.is_finite and space.size < budget:
-        return (
+        notes.append(
             f"the campaign's space has only {space.size:.0f} distinct points, fewer than the "
             f"budget ({budget} experiments); no point is measured twice, so the campaign "
             "finishes once every point has been measured"
         )
     opt = campaign.optimizer
-    if opt.model == "random" or opt.initial_points < budget:
-        return None
-    return (
-        f"optimizer.initial_points ({opt.initial_points}) is not below the budget ({budget} "
-        f"experiments), so every experiment comes from the {opt.initial_design} initial design "
-        f"and the {opt.model} model never proposes one; lower initial_points below the budget "
-        "to let it"
-    )
+    if opt.model != "random" and opt.initial_points >= budget:
+        notes.append(
+            f"optimizer.initial_points ({opt.initial_points}) is not below the budget ({budget} "
+            f"experiments), so every experiment comes from the {opt.initial_design} initial "
+            f"design and the {opt.model} model never proposes one; lower initial_points below "
+            "the budget to let it"
+        )
+    if campaign.stop.target is not None and len(campaign.objectives) > 1:
+        notes.append(
+            f"stop.target ({campaign.stop.target:g}) applies to the first objective "
+            f"({campaign.objectives[0].name}) only: the campaign stops when it alone reaches "
+            "the target, however the others stand"
+        )
+    return notes
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -241,27 +246,45 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench.suite import markdown_table, print_table, run_suite
+    from .bench.suite import SUITES, markdown_table, print_table, run_suite
 
     for path, flag in ((args.json, "--json"), (args.markdown, "--markdown")):
-        if path:
+        if path is not None:
             check_writable(path, flag)  # before a run that can take many minutes
+    letters = SUITES[args.suite]["datasets"]
+    elsewhere = [k for k in args.only or [] if k.startswith("buchwald_") and k[-1] not in letters]
+    if elsewhere:
+        raise UsageError(
+            f"--only {elsewhere[0]}: the {args.suite} suite has only "
+            f"{', '.join(f'buchwald_{c}' for c in letters)}; use 'genesis-lab bench full "
+            f"--only {elsewhere[0]}'"
+        )
 
     def progress(msg: str) -> None:
         print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
     result = run_suite(args.suite, progress, only=args.only)
     print_table(result)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            # standard JSON: a strategy that never reached the target has null, not Infinity
-            fh.write(to_json(result, indent=2) + "\n")
-        print(f"wrote {args.json}", file=sys.stderr)
-    if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as fh:
-            fh.write(markdown_table(result))
-        print(f"wrote {args.markdown}", file=sys.stderr)
-    return EXIT_OK
+    # standard JSON: a strategy that never reached the target has null, not Infinity
+    outputs = [(args.json, "--json", lambda: to_json(result, indent=2) + "\n")]
+    outputs.append((args.markdown, "--markdown", lambda: markdown_table(result)))
+    code = EXIT_OK
+    for path, flag, text in outputs:
+        if path is None:
+            continue
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(text())
+        except OSError as exc:
+            print(
+                f"genesis-lab bench: error: {flag} {path}: could not be written "
+                f"({exc.strerror or exc}); the table above has the results",
+                file=sys.stderr,
+            )
+            code = EXIT_FAIL
+            continue
+        print(f"wrote {path}", file=sys.stderr)
+    return code
 
 
 def _pairs(items: list[str], flag: str, example: str) -> dict[str, str]:
@@ -271,7 +294,7 @@ def _pairs(items: list[str], flag: str, example: str) -> dict[str, str]:
         if not sep or not name.strip():
             raise UsageError(f"{flag} {item!r}: write NAME=VALUE, e.g. {flag} {example}")
         if name.strip() in out:
-            raise UsageError(f"{flag}: {name.strip()!r} is given twice")
+            raise UsageError(f"{flag}: {name.strip()!r} is given twice; give it once")
         out[name.strip()] = value.strip()
     return out
 

@@ -143,7 +143,9 @@ class ObjectiveEvaluator:
                 return _CONSTS[name]
             return float(r[self._keys[name]])
         if isinstance(node, ast.Constant):
-            return node.value
+            # in floats: 9 ** 9 ** 9 overflows (an evaluation failure) instead of computing a
+            # number with hundreds of millions of digits
+            return float(node.value) if isinstance(node.value, int | float) else node.value
         if isinstance(node, ast.BinOp):
             return _BIN[type(node.op)](self._eval(node.left, r), self._eval(node.right, r))
         if isinstance(node, ast.UnaryOp):
@@ -172,7 +174,15 @@ def _import_function(path: str, source: str, where: str) -> Callable[[dict[str, 
             obj = getattr(obj, part)
     except (ImportError, AttributeError, ValueError) as exc:
         raise SpecError(
-            source, f"{where}.function: cannot import {path!r} ({exc}); write module:function"
+            source,
+            f"{where}.function: cannot import {path!r} ({exc}); write module:function, with the "
+            "module installed or on PYTHONPATH (the campaign's folder is not searched)",
+        ) from None
+    except Exception as exc:  # the user's module itself is broken (a SyntaxError, ...)
+        raise SpecError(
+            source,
+            f"{where}.function: importing {mod_name!r} failed: {type(exc).__name__}: {exc}; "
+            "fix the module",
         ) from None
     if not callable(obj):
         raise SpecError(source, f"{where}.function: {path!r} is not callable")

@@ -176,7 +176,8 @@ class GPBO:
         self.acquisition = "ei" if acquisition == "logei" else acquisition
         self.exploration = float(exploration)
         if n_candidates is None:
-            n_candidates = max(1024, 256 * self.dim)
+            # at most ~4 M numbers: many one-hot columns must not need gigabytes
+            n_candidates = min(max(1024, 256 * self.dim), max(256, 2**22 // self.dim))
         self.n_candidates = int(n_candidates)
         self.options = {**_DEFAULT_OPTIONS, **options}
         if self.options["mean"] not in ("constant", "zero"):

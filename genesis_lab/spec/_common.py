@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,9 +15,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Strict(BaseModel):
-    """Base for every spec model: unknown keys are errors."""
+    """Base for every spec model: unknown keys are errors, and so are NaN and infinite numbers
+    (no bound, coefficient, reference, target or descriptor can be one)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 class _DuplicateKey(Exception):
@@ -227,7 +229,10 @@ def describe_validation_error(
                 msg = msg[len("Value error, ") :]
             given = err.get("input")
             shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
-            lines.append(f"{where}: {msg}{shown}")
+            if not loc and re.match(r"[a-z_]+(\[\d+\])?[\w\s()\[\].]*: ", msg):
+                lines.append(msg)  # a check across fields that names its own field
+            else:
+                lines.append(f"{where}: {msg}{shown}")
     return lines
 
 

@@ -5,7 +5,6 @@ Written by the researcher; see ``examples/reactor_campaign.yaml``.
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -93,8 +92,20 @@ class CategoricalParameter(_ParameterBase):
     @field_validator("choices")
     @classmethod
     def _distinct(cls, v: list[Any]) -> list[Any]:
-        if len(set(map(str, v))) != len(v):
+        # 40 and 40.0 are one setting of a numeric settable
+        keys = [float(c) if isinstance(c, int | float) else str(c) for c in v]
+        if len(set(keys)) != len(v):
             raise ValueError("choices must be distinct")
+        return v
+
+    @field_validator("descriptors", mode="before")
+    @classmethod
+    def _text_keys(cls, v: Any) -> Any:
+        # numeric choices are natural YAML keys (40: [..]); the file means the choice 40
+        if isinstance(v, dict):
+            return {
+                k if isinstance(k, str) or isinstance(k, bool) else str(k): x for k, x in v.items()
+            }
         return v
 
     @model_validator(mode="after")
@@ -111,9 +122,9 @@ class CategoricalParameter(_ParameterBase):
         lengths = {len(v) for v in self.descriptors.values()}
         if len(lengths) != 1 or 0 in lengths:
             raise ValueError("every choice needs the same, non-zero number of descriptors")
-        bad = [c for c, v in self.descriptors.items() if not all(math.isfinite(x) for x in v)]
+        bad = [c for c, v in self.descriptors.items() if not all(abs(x) < 1e100 for x in v)]
         if bad:
-            raise ValueError(f"descriptors must be finite numbers (not for {bad})")
+            raise ValueError(f"descriptors must be numbers below 1e100 in size (not for {bad})")
         seen: dict[tuple[float, ...], str] = {}
         for c in names:
             twin = seen.setdefault(tuple(self.descriptors[c]), c)
@@ -143,10 +154,14 @@ class Objective(Strict):
     name: str
     goal: Literal["minimize", "maximize"]
     expression: str | None = Field(
-        default=None, description="e.g. reactor.yield_pct, or reactor.space_time_yield / 1000"
+        default=None,
+        min_length=1,
+        description="e.g. reactor.yield_pct, or reactor.space_time_yield / 1000",
     )
     function: str | None = Field(
-        default=None, description="import path module:function taking the readings dict"
+        default=None,
+        min_length=1,
+        description="import path module:function taking the readings dict",
     )
     units: str = ""
     reference: float | None = Field(
@@ -183,6 +198,10 @@ class LinearConstraint(Strict):
             raise ValueError("give equals:, or min: and/or max:, not both")
         if self.equals is None and self.min is None and self.max is None:
             raise ValueError("give equals: (e.g. 1 for a mixture), or min: and/or max:")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is above max ({self.max:g}); swap them")
+        if not any(self.terms.values()):
+            raise ValueError("every coefficient in terms: is 0; give at least one that is not")
         return self
 
 
@@ -198,6 +217,11 @@ class OutcomeConstraint(Strict):
     def _bounded(self) -> OutcomeConstraint:
         if self.min is None and self.max is None:
             raise ValueError("give min: and/or max: for the outcome")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(
+                f"min ({self.min:g}) is above max ({self.max:g}), so every experiment would be "
+                "infeasible; swap them"
+            )
         return self
 
 
@@ -246,10 +270,13 @@ class OptimizerSettings(Strict):
         description="for model GP: Genesis Lab's fast GP engine, or plain scikit-optimize",
     )
     acquisition: Literal["EI", "PI", "LCB", "gp_hedge"] = "EI"
-    initial_points: int = Field(default=8, ge=1)
+    initial_points: int = Field(default=8, ge=1, le=100_000)
     initial_design: Literal["random", "sobol", "lhs"] = "sobol"
     exploration: float = Field(
-        default=0.0, ge=0, description="more exploration when larger (xi for EI/PI, kappa for LCB)"
+        default=0.0,
+        ge=0,
+        le=100,
+        description="more exploration when larger, typically 0-1 (xi for EI/PI, kappa for LCB)",
     )
     batch_size: int = Field(default=1, ge=1, description="proposals requested at once")
 
@@ -353,7 +380,44 @@ class CampaignSpec(Strict):
         dup = sorted({t for t in targets if targets.count(t) > 1})
         if dup:
             raise ValueError(f"parameters: two parameters drive the same component: {dup}")
+        if any(c.kind == "linear" for c in self.constraints):
+            self._check_linear_feasible()
+        refs = [o.name for o in self.objectives if o.reference is not None]
+        if refs and len(self.objectives) == 1:
+            raise ValueError(
+                f"objectives[0] ({refs[0]}).reference: a reference point is for the hypervolume "
+                "of a campaign with several objectives; remove it"
+            )
+        if refs and len(refs) < len(self.objectives):
+            missing = [o.name for o in self.objectives if o.reference is None]
+            raise ValueError(
+                f"objectives: give reference: for every objective or for none (the hypervolume "
+                f"needs all of them); missing for {', '.join(missing)}"
+            )
         return self
+
+    def _check_linear_feasible(self) -> None:
+        """The linear constraints leave a region to search within the parameters' bounds."""
+        from ..agent._gp_space import Polytope
+        from ..agent.space import Space
+
+        space = Space(self.parameters)
+        which = ", ".join(
+            f"constraints[{i}]" for i, c in enumerate(self.constraints) if c.kind == "linear"
+        )
+        try:
+            poly = Polytope(space.unit_dim, *space.linear_constraints(self.constraints))
+        except ValueError:
+            raise ValueError(
+                f"constraints: the linear constraints ({which}) cannot all hold within the "
+                "parameters' bounds; change their values or widen the bounds"
+            ) from None
+        if poly.zdim == 0:
+            raise ValueError(
+                f"constraints: the linear constraints ({which}) leave a single point within the "
+                "parameters' bounds, so there is nothing to optimize; remove a constraint or "
+                "widen the bounds"
+            )
 
 
 def load_campaign(path: str | Path) -> tuple[CampaignSpec, str]:

@@ -79,6 +79,74 @@ CAMPAIGN_CASES = {
         lambda d: d["parameters"][1].update(name="residence_time"),
         ["parameters", "unique", "residence_time"],
     ),
+    "a target that is not a number": (
+        lambda d: d.update(stop={"target": float("nan")}),
+        ["stop.target", "finite number"],
+    ),
+    "linear constraints that cannot hold": (
+        lambda d: d.update(
+            constraints=[
+                {"kind": "linear", "terms": {"temperature": 1, "residence_time": 1}, "min": 500}
+            ]
+        ),
+        ["constraints", "cannot all hold", "widen the bounds"],
+    ),
+    "linear constraints that leave one point": (
+        lambda d: d.update(
+            constraints=[
+                {"kind": "linear", "terms": {p["name"]: 1}, "equals": p["bounds"][0]}
+                for p in d["parameters"]
+            ]
+        ),
+        ["constraints", "single point", "nothing to optimize"],
+    ),
+    "a linear constraint with min above max": (
+        lambda d: d.update(
+            constraints=[{"kind": "linear", "terms": {"temperature": 1}, "min": 90, "max": 50}]
+        ),
+        ["constraints[0]", "above max", "swap"],
+    ),
+    "an outcome constraint no experiment can meet": (
+        lambda d: d.update(
+            constraints=[
+                {"kind": "outcome", "expression": "reactor.yield_pct", "min": 10, "max": 5}
+            ]
+        ),
+        ["constraints[0]", "every experiment would be infeasible"],
+    ),
+    "a reference point on some objectives only": (
+        lambda d: (
+            d["objectives"].extend(
+                [{"name": "sty", "expression": "reactor.space_time_yield", "goal": "maximize"}]
+            )
+            or d["objectives"][0].update(reference=0)
+        ),
+        ["objectives", "every objective or for none", "sty"],
+    ),
+    "an empty objective function": (
+        lambda d: d["objectives"][0].update(expression=None, function=""),
+        ["objectives[0] (yield).function", "at least 1 character"],
+    ),
+    "choices with identical descriptors": (
+        lambda d: (
+            d["parameters"][1].update(
+                type="categorical",
+                bounds=None,
+                choices=[40, 80],
+                descriptors={40: [1.0], 80: [1.0]},
+            )
+            or d["parameters"][1].pop("bounds")
+        ),
+        ["parameters[1] (temperature)", "'40' and '80' have the same descriptors"],
+    ),
+    "an initial design too large to make": (
+        lambda d: d["optimizer"].update(initial_points=10**11),
+        ["optimizer.initial_points", "100000"],
+    ),
+    "an exploration setting far out of range": (
+        lambda d: d["optimizer"].update(exploration=1e308),
+        ["optimizer.exploration", "100"],
+    ),
 }
 
 
@@ -177,6 +245,10 @@ def test_unreadable_campaign_and_lab_files(content, needle, examples, tmp_path, 
         (["fly"], "invalid choice"),
         (["run", "does/not/exist.yaml"], "does not exist"),
         (["status", "no/such/dir"], "does not exist"),
+        (["show", "no/such/dir", "99999999999999999999999"], "is too large"),
+        (["bench", "quick", "--only", "buchwald_b"], "genesis-lab bench full --only buchwald_b"),
+        (["bench", "quick", "--json", ""], "--json: give a file name"),
+        (["bench", "quick", "--markdown", "/proc/table.md"], "cannot be written"),
     ],
 )
 def test_bad_arguments(argv, needle, capsys):

@@ -63,16 +63,19 @@ def _dotted(node: ast.AST) -> str | None:
 class ObjectiveEvaluator:
     """One objective, compiled against the reading keys the lab provides."""
 
-    def __init__(self, spec: Objective, keys: Mapping[str, str], source: str):
+    def __init__(
+        self, spec: Objective, keys: Mapping[str, str], source: str, where: str | None = None
+    ):
         """``keys`` maps every accepted reading name (``reactor.yield_pct`` and
-        ``reactor_yield_pct``) to its data key in the run's event."""
+        ``reactor_yield_pct``) to its data key in the run's event; ``where`` names the
+        expression's place in the campaign file in errors (default: the objective)."""
         self.spec = spec
         self.name = spec.name
         self.goal = spec.goal
         self._keys = dict(keys)
         self._func: Callable[[dict[str, Any]], float] | None = None
         self._tree: ast.AST | None = None
-        where = f"objectives[{spec.name}]"
+        where = where or f"objectives[{spec.name}]"
         if spec.function:
             self._func = _import_function(spec.function, source, where)
             self.inputs: list[str] = []
@@ -203,5 +206,5 @@ def compile_outcome_constraints(campaign: Any, lab: Any, source: str) -> list[tu
     for i, c in enumerate(campaign.constraints):
         if c.kind == "outcome":
             spec = Objective(name=f"constraint{i}", goal="minimize", expression=c.expression)
-            out.append((ObjectiveEvaluator(spec, keys, source), c))
+            out.append((ObjectiveEvaluator(spec, keys, source, f"constraints[{i}]"), c))
     return out

@@ -114,6 +114,12 @@ CAMPAIGN_CASES = {
         ),
         ["constraints[0]", "every experiment would be infeasible"],
     ),
+    "an outcome constraint on an unknown reading": (
+        lambda d: d.update(
+            constraints=[{"kind": "outcome", "expression": "reactor.yeild_pct", "min": 5}]
+        ),
+        ["constraints[0].expression", "unknown reading 'reactor.yeild_pct'"],
+    ),
     "a reference point on some objectives only": (
         lambda d: (
             d["objectives"].extend(

@@ -78,6 +78,11 @@ def campaign_notes(campaign: Any, budget: int) -> list[str]:
             f"design and the {opt.model} model never proposes one; lower initial_points below "
             "the budget to let it"
         )
+    if len(campaign.objectives) == 1 and campaign.objectives[0].reference is not None:
+        notes.append(
+            "objectives[0].reference is the hypervolume reference point of a campaign with "
+            "several objectives; with one objective it is not used"
+        )
     if campaign.stop.target is not None and len(campaign.objectives) > 1:
         notes.append(
             f"stop.target ({campaign.stop.target:g}) applies to the first objective "

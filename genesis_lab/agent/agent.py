@@ -38,7 +38,7 @@ class Agent:
         self.observations: list[Observation] = []
         self.n_suggested = 0
         self._design: list[dict[str, Any]] | None = None
-        self._points: dict[tuple[str, ...], dict[str, Any]] | None = None
+        self._all_points: dict[tuple[str, ...], dict[str, Any]] | None = None
 
     # ------------------------------------------------------------- state
     def ingest(self, observations: Iterable[Observation]) -> None:
@@ -163,7 +163,7 @@ class Agent:
         been tried or is pending.
         """
         out: list[Proposal] = []
-        untried = self._untried(pending)
+        tried = self._tried(pending)
         n_initial = 0 if self.settings.model == "random" else self.settings.initial_points
         while len(out) < n:
             k = self.n_suggested
@@ -183,8 +183,8 @@ class Agent:
                         new = [Proposal(p, origin=origin) for p in points]
                 else:
                     new = self.backend.propose(X, y, n - len(out), busy, rng)
-            if untried is not None:
-                new = self._without_repeats(new, untried, rng)
+            if tried is not None:
+                new = self._without_repeats(new, tried, rng)
             if not new:
                 break
             out.extend(new)
@@ -204,45 +204,46 @@ class Agent:
         d2 = ((C[:, None, :] - T[None, :, :]) ** 2).sum(-1).min(axis=1)
         return cands[int(np.argmax(d2))]
 
-    def _untried(self, pending: Sequence[dict[str, Any]]) -> dict[tuple[str, ...], dict] | None:
-        """The points of a finite space (up to ``MAX_TRACKED``) not observed, pending or
-        excluded by the linear input constraints, by key; None for other spaces."""
+    def _tried(self, pending: Sequence[dict[str, Any]]) -> set[tuple[str, ...]] | None:
+        """Keys of the points observed or pending, in a finite space of up to ``MAX_TRACKED``
+        points; None for other spaces (no point is ever repeated there by chance)."""
         if not self.space.is_finite or self.space.size > MAX_TRACKED:
             return None
-        if self._points is None:
-            points = self.space.points()
-            if self.backend.constrained:
-                b = self.backend
-                U = np.array([self.space.to_unit(p) for p in points])
-                ok = np.ones(len(points), bool)
-                if b.A_ub is not None:
-                    ok &= np.all(U @ b.A_ub.T <= b.b_ub + 1e-9, axis=1)
-                if b.A_eq is not None:
-                    ok &= np.all(np.abs(U @ b.A_eq.T - b.b_eq) <= 1e-9, axis=1)
-                points = [p for p, keep in zip(points, ok, strict=True) if keep]
-            self._points = {self.space.key(p): p for p in points}
         key = self.space.key
-        tried = {key(o.parameters) for o in self.observations} | {key(p) for p in pending}
-        return {k: p for k, p in self._points.items() if k not in tried}
+        return {key(o.parameters) for o in self.observations} | {key(p) for p in pending}
 
     def _without_repeats(
-        self, new: list[Proposal], untried: dict[tuple[str, ...], dict], rng: np.random.Generator
+        self, new: list[Proposal], tried: set[tuple[str, ...]], rng: np.random.Generator
     ) -> list[Proposal]:
-        """Replace proposals of points already tried by random untried ones (in place of
-        ``untried``, which loses every point returned)."""
+        """Replace proposals of points already tried by random untried ones (``tried`` gains
+        every point returned); stop when no untried point is left."""
         out = []
         for p in new:
             k = self.space.key(p.parameters)
-            if k not in untried:
-                if not untried:
+            if k in tried:
+                left = [q for q in self._points() if q not in tried]
+                if not left:
                     break
-                keys = sorted(untried)
-                k = keys[int(rng.integers(len(keys)))]
+                k = left[int(rng.integers(len(left)))]
                 origin = "initial" if p.origin == "initial" else "random"
-                p = Proposal(untried[k], origin=origin)
-            del untried[k]
+                p = Proposal(self._points()[k], origin=origin)
+            tried.add(k)
             out.append(p)
         return out
+
+    def _points(self) -> dict[tuple[str, ...], dict[str, Any]]:
+        """Every point of the finite space that keeps the linear input constraints, by key."""
+        if self._all_points is None:
+            points = self.space.points()
+            if self.backend.constrained:
+                from ._gp_space import Polytope
+
+                b = self.backend
+                U = np.array([self.space.to_unit(p) for p in points])
+                ok = Polytope(self.space.unit_dim, b.A_ub, b.b_ub, b.A_eq, b.b_eq).contains(U)
+                points = [p for p, keep in zip(points, ok, strict=True) if keep]
+            self._all_points = {self.space.key(p): p for p in points}
+        return self._all_points
 
     def provenance(self) -> dict[str, Any]:
         """What produced the next proposal: back-end, its version and configuration, seed."""

@@ -103,9 +103,7 @@ class CategoricalParameter(_ParameterBase):
     def _text_keys(cls, v: Any) -> Any:
         # numeric choices are natural YAML keys (40: [..]); the file means the choice 40
         if isinstance(v, dict):
-            return {
-                k if isinstance(k, str) or isinstance(k, bool) else str(k): x for k, x in v.items()
-            }
+            return {k if isinstance(k, str | bool) else str(k): x for k, x in v.items()}
         return v
 
     @model_validator(mode="after")
@@ -383,11 +381,6 @@ class CampaignSpec(Strict):
         if any(c.kind == "linear" for c in self.constraints):
             self._check_linear_feasible()
         refs = [o.name for o in self.objectives if o.reference is not None]
-        if refs and len(self.objectives) == 1:
-            raise ValueError(
-                f"objectives[0] ({refs[0]}).reference: a reference point is for the hypervolume "
-                "of a campaign with several objectives; remove it"
-            )
         if refs and len(refs) < len(self.objectives):
             missing = [o.name for o in self.objectives if o.reference is None]
             raise ValueError(

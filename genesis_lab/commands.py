@@ -78,6 +78,20 @@ def campaign_notes(campaign: Any, budget: int) -> list[str]:
             f"design and the {opt.model} model never proposes one; lower initial_points below "
             "the budget to let it"
         )
+    ignored = {"engine"} if opt.model != "GP" else set()
+    if opt.model == "random":
+        ignored |= {"acquisition", "exploration"}
+    unused = sorted(ignored & opt.model_fields_set)
+    if unused:
+        why = (
+            "random search uses no model"
+            if opt.model == "random"
+            else "engine picks the implementation of model GP"
+        )
+        notes.append(
+            f"optimizer: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} ignored with "
+            f"model {opt.model} ({why}); remove {'it' if len(unused) == 1 else 'them'}"
+        )
     if len(campaign.objectives) == 1 and campaign.objectives[0].reference is not None:
         notes.append(
             "objectives[0].reference is the hypervolume reference point of a campaign with "

@@ -135,7 +135,10 @@ class ObjectiveEvaluator:
             # "reactor.yield_pct" (as in expressions) and its data key "reactor_yield_pct"
             both = dict(readings)
             both.update({n: readings[k] for n, k in self._keys.items() if k in readings})
-            return float(self._func(both))
+            try:
+                return float(self._func(both))
+            except SystemExit as exc:  # not the campaign's exit: an evaluation failure
+                raise RuntimeError(f"the function called sys.exit({exc.code!r})") from None
         assert self._tree is not None
         return float(self._eval(self._tree, readings))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from ..errors import SpecError
 
@@ -19,6 +19,25 @@ class Strict(BaseModel):
     (no bound, coefficient, reference, target or descriptor can be one)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
+
+
+def _no_boolean(v: Any) -> Any:
+    # pydantic reads true as 1, and YAML 1.1 reads yes/no/on/off/true/false as booleans, so a
+    # `choices: [yes, no]` would silently become [1, 0]
+    if isinstance(v, bool):
+        raise ValueError(
+            "a boolean (YAML reads unquoted yes, no, on, off, true and false as booleans) is "
+            "not a setting here; write a number, or quote the word ('yes') if it is text"
+        )
+    return v
+
+
+Number = Annotated[float, BeforeValidator(_no_boolean)]
+"""A float field of a spec (refuses booleans)."""
+Count = Annotated[int, BeforeValidator(_no_boolean)]
+"""An int field of a spec (refuses booleans)."""
+Choice = Annotated[str | int | float, BeforeValidator(_no_boolean)]
+"""A value a categorical setting may take (refuses booleans)."""
 
 
 class _DuplicateKey(Exception):

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._common import Strict, load_yaml, register_tag, validate
+from ._common import Choice, Count, Number, Strict, load_yaml, register_tag, validate
 
 __all__ = [
     "FloatParameter",
@@ -56,7 +56,7 @@ class _ParameterBase(Strict):
 
 class FloatParameter(_ParameterBase):
     type: Literal["float"]
-    bounds: tuple[float, float]
+    bounds: tuple[Number, Number]
     prior: Literal["uniform", "log-uniform"] = "uniform"
 
     @model_validator(mode="after")
@@ -71,7 +71,7 @@ class FloatParameter(_ParameterBase):
 
 class IntegerParameter(_ParameterBase):
     type: Literal["integer"]
-    bounds: tuple[int, int]
+    bounds: tuple[Count, Count]
 
     @model_validator(mode="after")
     def _ordered(self) -> IntegerParameter:
@@ -83,8 +83,8 @@ class IntegerParameter(_ParameterBase):
 
 class CategoricalParameter(_ParameterBase):
     type: Literal["categorical"]
-    choices: list[str | int | float] = Field(min_length=1)
-    descriptors: dict[str, list[float]] | None = Field(
+    choices: list[Choice] = Field(min_length=1)
+    descriptors: dict[str, list[Number]] | None = Field(
         default=None,
         description="numeric descriptors per choice; the model uses them instead of one-hot",
     )
@@ -162,7 +162,7 @@ class Objective(Strict):
         description="import path module:function taking the readings dict",
     )
     units: str = ""
-    reference: float | None = Field(
+    reference: Number | None = Field(
         default=None,
         description="worst acceptable value: the hypervolume reference point (several objectives)",
     )
@@ -185,10 +185,10 @@ class LinearConstraint(Strict):
     """sum(coefficient * parameter) within [min, max], or == equals (e.g. a mixture)."""
 
     kind: Literal["linear"]
-    terms: dict[str, float] = Field(min_length=1, description="parameter name -> coefficient")
-    equals: float | None = None
-    min: float | None = None
-    max: float | None = None
+    terms: dict[str, Number] = Field(min_length=1, description="parameter name -> coefficient")
+    equals: Number | None = None
+    min: Number | None = None
+    max: Number | None = None
 
     @model_validator(mode="after")
     def _one_sense(self) -> LinearConstraint:
@@ -208,8 +208,8 @@ class OutcomeConstraint(Strict):
 
     kind: Literal["outcome"]
     expression: str = Field(description="a reading or an expression over readings")
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
 
     @model_validator(mode="after")
     def _bounded(self) -> OutcomeConstraint:
@@ -243,8 +243,8 @@ def parse_duration(v: Any) -> float:
 
 
 class Budget(Strict):
-    experiments: int = Field(ge=1, description="completed (done + failed) experiments")
-    wall_time: float | None = Field(default=None, gt=0, description="seconds, or '2h'")
+    experiments: Count = Field(ge=1, description="completed (done + failed) experiments")
+    wall_time: Number | None = Field(default=None, gt=0, description="seconds, or '2h'")
 
     @field_validator("wall_time", mode="before")
     @classmethod
@@ -253,10 +253,10 @@ class Budget(Strict):
 
 
 class StopRules(Strict):
-    target: float | None = Field(
+    target: Number | None = Field(
         default=None, description="stop once the (first) objective reaches this value"
     )
-    no_improvement: int | None = Field(
+    no_improvement: Count | None = Field(
         default=None, ge=1, description="stop after this many experiments without improvement"
     )
 
@@ -268,15 +268,15 @@ class OptimizerSettings(Strict):
         description="for model GP: Genesis Lab's fast GP engine, or plain scikit-optimize",
     )
     acquisition: Literal["EI", "PI", "LCB", "gp_hedge"] = "EI"
-    initial_points: int = Field(default=8, ge=1, le=100_000)
+    initial_points: Count = Field(default=8, ge=1, le=100_000)
     initial_design: Literal["random", "sobol", "lhs"] = "sobol"
-    exploration: float = Field(
+    exploration: Number = Field(
         default=0.0,
         ge=0,
         le=100,
         description="more exploration when larger, typically 0-1 (xi for EI/PI, kappa for LCB)",
     )
-    batch_size: int = Field(default=1, ge=1, description="proposals requested at once")
+    batch_size: Count = Field(default=1, ge=1, description="proposals requested at once")
 
     @model_validator(mode="after")
     def _hedge_needs_skopt(self) -> OptimizerSettings:
@@ -291,15 +291,15 @@ class OptimizerSettings(Strict):
 class Confirmation(Strict):
     """After the budget: re-run the best point to confirm it."""
 
-    replicates: int = Field(default=3, ge=2, le=100)
-    level: float = Field(default=0.95, gt=0.5, lt=1.0, description="confidence level")
+    replicates: Count = Field(default=3, ge=2, le=100)
+    level: Number = Field(default=0.95, gt=0.5, lt=1.0, description="confidence level")
 
 
 class CampaignSpec(Strict):
     name: str
     description: str = ""
     lab: str = Field(description="path of the lab file, relative to this campaign file")
-    seed: int = Field(default=0, ge=0, description="seeds the design and the model")
+    seed: Count = Field(default=0, ge=0, description="seeds the design and the model")
     parameters: list[Parameter] = Field(min_length=1)
     measure: list[str] = Field(min_length=1, description="devices triggered and read")
     objectives: list[Objective] = Field(min_length=1)
@@ -310,15 +310,15 @@ class CampaignSpec(Strict):
     confirm: Confirmation | None = Field(
         default=None, description="after the budget, re-run the best point k times"
     )
-    settle_time: float = Field(default=0.0, ge=0, description="seconds to wait after moving")
-    retries: int = Field(
+    settle_time: Number = Field(default=0.0, ge=0, description="seconds to wait after moving")
+    retries: Count = Field(
         default=2, ge=0, description="retries of an infrastructure fault (timeout, disconnect)"
     )
     interrupted: Literal["requeue", "drop"] = Field(
         default="requeue",
         description="an experiment cut short by a crash or Ctrl-C: run it again, or drop it",
     )
-    max_consecutive_failures: int = Field(
+    max_consecutive_failures: Count = Field(
         default=5, ge=1, description="stop the campaign after this many failures in a row"
     )
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from ._common import Strict, load_yaml, validate
+from ._common import Choice, Number, Strict, load_yaml, validate
 
 __all__ = ["LimitSpec", "DeviceSpec", "LabSpec", "load_lab"]
 
@@ -36,13 +36,13 @@ class LimitSpec(Strict):
     (a reagent, a sample slot) has ``choices`` instead.
     """
 
-    min: float | None = None
-    max: float | None = None
-    max_step: float | None = Field(default=None, gt=0, description="largest move per set()")
-    forbidden: list[tuple[float, float]] = Field(
+    min: Number | None = None
+    max: Number | None = None
+    max_step: Number | None = Field(default=None, gt=0, description="largest move per set()")
+    forbidden: list[tuple[Number, Number]] = Field(
         default_factory=list, description="closed intervals the setpoint may never enter"
     )
-    choices: list[str | int | float] | None = Field(
+    choices: list[Choice] | None = Field(
         default=None, min_length=1, description="the only values a categorical settable may take"
     )
 
@@ -93,7 +93,7 @@ class DeviceSpec(Strict):
 class LabSpec(Strict):
     name: str
     description: str = ""
-    time_scale: float = Field(
+    time_scale: Number = Field(
         default=1.0, ge=0, description="simulated latencies are multiplied by this"
     )
     devices: dict[str, DeviceSpec] = Field(min_length=1)

@@ -153,6 +153,21 @@ CAMPAIGN_CASES = {
         lambda d: d["optimizer"].update(exploration=1e308),
         ["optimizer.exploration", "100"],
     ),
+    "a boolean where a number belongs (exploration: yes)": (
+        lambda d: d["optimizer"].update(exploration=True),
+        ["optimizer.exploration", "a boolean", "write a number"],
+    ),
+    "yes/no choices, which YAML reads as booleans": (
+        lambda d: d["parameters"].append(
+            {
+                "name": "stir",
+                "type": "categorical",
+                "device": "reactor.stir",
+                "choices": [True, False],
+            }
+        ),
+        ["parameters[4] (stir).choices[0]", "a boolean", "quote the word"],
+    ),
 }
 
 
@@ -206,6 +221,10 @@ LAB_CASES = {
     ),
     "no devices": (lambda d: d.update(devices={}), ["devices", "at least 1"]),
     "negative time scale": (lambda d: d.update(time_scale=-1), ["time_scale"]),
+    "a boolean limit": (
+        lambda d: d["devices"]["reactor"]["limits"].update(temperature={"min": 30, "max": True}),
+        ["devices.reactor.limits.temperature.max", "a boolean"],
+    ),
 }
 
 

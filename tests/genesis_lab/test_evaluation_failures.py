@@ -106,3 +106,22 @@ def test_an_objective_function_sees_readings_under_both_names(
     code, stdout, err = run_cli(capsys, "run", campaign, "--out", tmp_path / "b", *QUICK)
     assert code == 1 and "Traceback" not in err
     assert "objective broken could not be evaluated: KeyError" in stdout, stdout
+
+
+def test_an_objective_function_that_calls_sys_exit_is_an_evaluation_failure(
+    examples, tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "exiting.py").write_text("import sys\n\ndef f(r):\n    sys.exit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    campaign = edit_yaml(
+        examples / "reactor_campaign.yaml",
+        lambda d: d.update(objectives=[{"name": "f", "function": "exiting:f", "goal": "maximize"}]),
+    )
+    out = tmp_path / "r"
+    code, stdout, err = run_cli(capsys, "run", campaign, "--out", out, *QUICK)
+    # the controller keeps control: the breaker stops the campaign, nothing is left running
+    assert code == 1 and "Traceback" not in err, err
+    assert "sys.exit(3)" in stdout, stdout
+    with Ledger.open(out) as ledger:
+        exps = ledger.experiments()
+    assert exps and all(e.status == "failed" and e.failure_kind == "evaluation" for e in exps)

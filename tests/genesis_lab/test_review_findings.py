@@ -225,6 +225,22 @@ def test_an_initial_design_as_large_as_the_budget_is_pointed_out(examples, tmp_p
     assert "initial_points" not in _short_run(capsys, campaign, tmp_path / "r2", 9)
 
 
+def test_optimizer_settings_the_model_does_not_use_are_pointed_out(examples, tmp_path, capsys):
+    original = (examples / "reactor_campaign.yaml").read_text()
+
+    def opt(**settings):  # edit_yaml edits in place: start from the example each time
+        (examples / "reactor_campaign.yaml").write_text(original)
+        return edit_yaml(
+            examples / "reactor_campaign.yaml", lambda d: d["optimizer"].update(settings)
+        )
+
+    err = _short_run(capsys, opt(model="RF", engine="skopt"), tmp_path / "rf", 2)
+    assert "engine is ignored with model RF" in err, err
+    err = _short_run(capsys, opt(model="random", exploration=0.5), tmp_path / "rand", 2)
+    assert "acquisition, exploration are ignored with model random" in err, err
+    assert "ignored" not in _short_run(capsys, opt(engine="skopt"), tmp_path / "gp", 2)
+
+
 def test_a_negative_seed_is_refused_before_anything_is_written(examples, tmp_path, capsys):
     out = tmp_path / "r"
     code, _, err = run_cli(capsys, "run", examples / "reactor_campaign.yaml", "--seed", -5)

@@ -127,6 +127,7 @@ class CampaignRunner:
         self._static = static_provenance(lab)
         self._refusals = 0
         self._breaker_from = 0  # failures of experiments up to this id no longer count
+        self._observations: dict[int, tuple[Experiment, Observation | None]] = {}
 
     # ------------------------------------------------------------ state
     def completed(self) -> int:
@@ -145,7 +146,15 @@ class CampaignRunner:
         Done before every proposal, so that a result recorded by another process while the
         campaign runs (``genesis-lab suggest --result``) is learned, and so that a running and
         a resumed campaign always see the same log in the same order."""
-        self.agent.observations[:] = [o for e in exps if (o := self._observation(e)) is not None]
+        cache = self._observations
+        log = []
+        for e in exps:
+            hit = cache.get(e.id)
+            if hit is None or hit[0] is not e:  # the ledger hands out a new object on change
+                hit = cache[e.id] = (e, self._observation(e))
+            if hit[1] is not None:
+                log.append(hit[1])
+        self.agent.observations[:] = log
 
     def _observation(self, e: Experiment) -> Observation | None:
         if e.status == "done":

@@ -87,9 +87,11 @@ class Agent:
         Chebyshev scalarization of the objectives normalized to [0, 1] by the
         observed range (ParEGO): ``max(w * f) + 0.05 * sum(w * f)``.
         """
+        if weights is None:  # the hot path of every proposal: no arrays
+            first = self.campaign.objectives[0]
+            v = float(objectives[first.name])
+            return -v if first.goal == "maximize" else v
         f = self.minimized(objectives)
-        if weights is None:
-            return float(f[0])
         lo, span = scale if scale is not None else (np.zeros_like(f), np.ones_like(f))
         z = (f - lo) / span
         return float(np.max(weights * z) + 0.05 * np.sum(weights * z))

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import errno
 import logging
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -68,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument(
         "--interrupted",
         choices=["requeue", "drop"],
-        help="an experiment cut short: run it again (default) or drop it",
+        help="the experiment a crash cut short: run it again or drop it (default: the "
+        "campaign's interrupted: setting, requeue); a later Ctrl-C follows that setting",
     )
     rs.add_argument("--json", action="store_true", help="print the summary as JSON")
     rs.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -214,8 +217,8 @@ def _non_negative_float(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"{v} must be 0 or more")
+    if not 0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError(f"{v} must be a finite number, 0 or more")
     return v
 
 
@@ -242,9 +245,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genesis-lab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except (sqlite3.OperationalError, OSError) as exc:
+        message = _storage_failure(exc, args)
+        if message is None:
+            raise
+        print(f"genesis-lab {args.command}: failed: {message}", file=sys.stderr)
+        return EXIT_FAIL
     except BrokenPipeError:  # e.g. `genesis-lab status DIR --json | head`
         _stdout_to_devnull()
         return EXIT_OK
+
+
+def _storage_failure(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """The message for a campaign folder that cannot be written (full disk, read-only
+    mount, no permission), or None for any other error."""
+    text = str(exc).lower()
+    full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text
+    readonly = getattr(exc, "errno", None) in (errno.EROFS, errno.EACCES, errno.EPERM) or (
+        "readonly" in text or "read-only" in text
+    )
+    if not (full or readonly):
+        return None
+    folder = getattr(args, "dir", None) or getattr(args, "out", None)
+    where = f" in {folder}" if folder else ""
+    why = "the disk is full" if full else "the folder is read-only or not writable"
+    fix = "free some space" if full else "make the folder writable"
+    if args.command in ("run", "resume") and folder:
+        then = f"then 'genesis-lab resume {folder}'"
+    else:
+        then = "then try again"
+    return (
+        f"could not write the campaign store{where}: {why} ({exc}); {fix}, {then}. "
+        "Everything recorded before is kept"
+    )
 
 
 def _stdout_to_devnull() -> None:

@@ -106,6 +106,15 @@ def campaign_notes(campaign: Any, budget: int) -> list[str]:
     return notes
 
 
+def _finished_and_idle(ledger: Ledger) -> bool:
+    """The campaign finished and no process is driving it now."""
+    return (
+        ledger.driver() is None
+        and bool(ledger.meta("stop_reason"))
+        and bool(ledger.meta("stop_finished", False))
+    )
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     ledger = Ledger.open(args.dir, readonly=False)
     try:
@@ -136,20 +145,19 @@ def _drive(
         runner = CampaignRunner(files.campaign, lab, ledger, budget=budget)
         runner.replay()
         if resumed:
-            if getattr(args, "interrupted", None):
-                runner.campaign = runner.campaign.model_copy(
-                    update={"interrupted": args.interrupted}
-                )
-            for note in runner.settle_interrupted():
-                print(f"genesis-lab resume: {note}", file=sys.stderr)
+            # first: this session starts now (what the crash left is settled in it, so the
+            # pause does not count as time driven), and the instruments are back where the
+            # last finished experiment left them before any recovered result is recorded
+            ledger.note("resumed")
             if runner.restore_devices():
                 print(
                     "genesis-lab resume: simulated instruments restored to their last "
                     "recorded state",
                     file=sys.stderr,
                 )
+            for note in runner.settle_interrupted(getattr(args, "interrupted", None)):
+                print(f"genesis-lab resume: {note}", file=sys.stderr)
             runner.reset_breaker()  # the person looked: count failures afresh
-            ledger.note("resumed")
         display = ProgressDisplay(
             files.campaign.name,
             files.campaign.objectives[0].name,
@@ -441,6 +449,12 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 else f"queued: the campaign runs it after the {ahead} experiment"
                 f"{'s' if ahead > 1 else ''} already queued (now if running, else on resume)"
             )
+            if _finished_and_idle(ledger):
+                what = (
+                    "queued; the campaign has finished, so it runs only when you "
+                    f"'genesis-lab resume {ledger.directory}' (beyond the budget; the "
+                    "confirmation is not redone)"
+                )
     if args.json:
         write_json({"experiment": eid, "parameters": params, "status": what.split(":")[0]})
     else:

@@ -42,26 +42,33 @@ class RunOutcome:
     retryable: bool = False
 
 
+# Ctrl-C, and what schedulers, `timeout`, `docker stop` and a closed terminal send
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
 class StopRequest:
-    """Campaign-wide SIGINT handling: the first Ctrl-C stops cleanly, the second at once."""
+    """Campaign-wide Ctrl-C (SIGINT) handling, also for SIGTERM and SIGHUP: the first signal
+    stops cleanly (the running experiment is aborted and re-queued), the second at once."""
 
     def __init__(self) -> None:
         self.requested = False
         self._RE: RunEngine | None = None
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def attach(self, RE: RunEngine) -> None:
         self._RE = RE
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._previous = {s: signal.signal(s, self._handler) for s in _STOP_SIGNALS}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for s, previous in self._previous.items():
+            signal.signal(s, previous)
+        self._previous = {}
 
     def _handler(self, signum: int, frame: Any) -> None:
         if self.requested:

@@ -17,6 +17,8 @@ writer. Everything is JSON: nothing is pickled.
 
 from __future__ import annotations
 
+import errno
+import itertools
 import json
 import math
 import os
@@ -202,7 +204,14 @@ class Experiment:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Experiment:
         def j(v: str | None) -> Any:
-            return json.loads(v) if v else {}
+            try:
+                return json.loads(v) if v else {}
+            except ValueError:
+                raise StoreError(
+                    f"experiment {row['id']} of the ledger is damaged (a field is not valid "
+                    "JSON): the store was changed outside Genesis Lab; restore the folder from "
+                    "a backup"
+                ) from None
 
         return cls(
             id=row["id"],
@@ -306,9 +315,17 @@ class Ledger:
             (tmp / "lab.yaml").write_text(lab_text, encoding="utf-8")
             if claim and fcntl is not None:  # locked before anyone can see it: no window
                 lock = _lock_directory(tmp)
-            if d.exists():
-                d.rmdir()  # empty (checked above)
-            os.replace(tmp, d)
+            try:
+                if d.exists():
+                    d.rmdir()  # empty (checked above)
+                os.replace(tmp, d)
+            except OSError as exc:  # another run created it since the check above
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                raise StoreError(
+                    f"{d} already holds a campaign (another run created it just now); "
+                    "choose another --out"
+                ) from None
         except BaseException:
             if lock is not None:
                 os.close(lock)
@@ -334,8 +351,8 @@ class Ledger:
                 f"{d} is not a Genesis Lab campaign (no {STORE_FILE}); give the directory "
                 "that 'genesis-lab run --out' created"
             )
-        try:
-            conn = cls._connect(path, readonly=readonly)
+        try:  # checked read-only first: a file that is not a store is never touched
+            conn = cls._connect(path, readonly=True)
             version = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             conn.execute("SELECT count(*) FROM experiments").fetchone()
             conn.execute("SELECT count(*) FROM documents").fetchone()
@@ -355,7 +372,10 @@ class Ledger:
         if ok != "ok":
             conn.close()
             raise StoreError(f"{path} failed its integrity check ({ok}); it was left untouched")
-        if not readonly:  # stores from before the index (its columns are _VERSION_COLUMNS)
+        if not readonly:
+            conn.close()
+            conn = cls._connect(path, readonly=False)
+            # stores from before the index (its columns are _VERSION_COLUMNS)
             conn.execute(_VERSION_INDEX)
         return cls(d, conn, readonly=readonly)
 
@@ -621,6 +641,25 @@ class Ledger:
             "ORDER BY finished_at DESC, id DESC LIMIT 1"
         ).fetchone()
         return None if row is None else json.loads(row[0])
+
+    def time_driven(self, now: float | None = None) -> float:
+        """Seconds the campaign has been driven by ``run`` and ``resume``: each session from
+        its start (the creation, then each ``resumed`` note) to its last recorded activity,
+        and the latest one up to ``now``.  Time while paused, stopped or crashed does not
+        count, and neither do experiments recorded with ``suggest`` in between."""
+        created = float(self.meta("created"))
+        starts = [created] + [
+            t for (t,) in self._conn.execute("SELECT time FROM log WHERE event='resumed'")
+        ]
+        total = 0.0
+        for a, b in itertools.pairwise(sorted(starts)):
+            (end,) = self._conn.execute(
+                "SELECT MAX(l.time) FROM log l LEFT JOIN experiments e ON e.id = l.experiment"
+                " WHERE l.time >= ? AND l.time < ? AND (e.origin IS NULL OR e.origin != 'manual')",
+                (a, b),
+            ).fetchone()
+            total += max(0.0, (end or a) - a)
+        return total + max(0.0, (time.time() if now is None else now) - max(starts))
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(STATUSES, 0)

@@ -40,9 +40,17 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
             "run_uid": best.run_uid,
         },
         "stop_reason": ledger.meta("stop_reason"),
-        "confirmation": ledger.meta("confirmation"),
+        "confirmation": _confirmation(ledger.meta("confirmation"), best),
         **_pareto(campaign, exps),
     }
+
+
+def _confirmation(c: dict[str, Any] | None, best: Any) -> dict[str, Any] | None:
+    """The stored confirmation, marked when a later experiment (e.g. one recorded with
+    ``suggest --result`` after the campaign finished) has since become the best."""
+    if c and best is not None and c.get("experiment") != best.id:
+        return {**c, "superseded_by": best.id}
+    return c
 
 
 def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
@@ -168,6 +176,20 @@ def _confirmation_text(c: dict[str, Any]) -> str:
         return (
             f"not confirmed: {len(bad)} of {measured} {of} failed or were infeasible ({why}); "
             f"the other {usable}: {stats} ({ci}{first})"
+        )
+    if c.get("superseded_by") is not None:
+        return (
+            f"{_confirmation_text({**c, 'superseded_by': None})} [of experiment "
+            f"{c['experiment']}; the best is now experiment {c['superseded_by']}, recorded "
+            "after the confirmation]"
+        )
+    if c.get("agrees_with_original") is False:
+        lo, hi = c["prediction_interval"]
+        side = "below" if c["original"] > c["mean"] else "above"
+        return (
+            f"not confirmed: {usable} {of} give {stats} ({ci}), {side} the first measurement "
+            f"{c['original']:.4g}, which lies outside the range one measurement would fall in "
+            f"({lo:.4g} to {hi:.4g}); the best value is not reproducible"
         )
     return f"confirmed: {stats} ({ci}, {usable} {of}{first}){beaten}"
 

@@ -8,7 +8,6 @@ and rebuilds the agent by replaying the ledger.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -139,6 +138,9 @@ class CampaignRunner:
         exps = self.ledger.experiments()
         self.agent.n_suggested = sum(e.origin in MODEL_ORIGINS for e in exps)
         self._sync_agent(exps)
+        # scan ids go on from the runs already stored (bluesky's next one is this + 1), so a
+        # resumed campaign's raw documents number their runs as an uninterrupted one's do
+        self.executor.RE.md["scan_id"] = len(self.ledger.run_uids())
 
     def _sync_agent(self, exps: list[Experiment]) -> None:
         """Give the agent the ledger's whole observation log, in experiment order.
@@ -165,8 +167,13 @@ class CampaignRunner:
             return Observation(e.parameters, {}, feasible=False)
         return None
 
-    def settle_interrupted(self) -> list[str]:
-        """After a crash: recover or requeue experiments left 'running'."""
+    def settle_interrupted(self, mode: str | None = None) -> list[str]:
+        """After a crash: recover or requeue experiments left 'running'.
+
+        ``mode`` (``requeue`` or ``drop``) overrides the campaign's ``interrupted`` setting
+        for these experiments only.  A recovered result is stored without a device snapshot:
+        the instruments' state after that run was never recorded."""
+        mode = mode or self.campaign.interrupted
         notes = []
         by_experiment: dict[int, list[str]] = {}
         for uid in self.ledger.run_uids():
@@ -178,18 +185,22 @@ class CampaignRunner:
             uid = (by_experiment.get(e.id) or [None])[-1]
             docs = self.ledger.documents(uid) if uid else []
             if uid and run_completed(docs):
-                self._settle_success(e, uid, docs)
+                self._settle_success(e, uid, docs, recovered=True)
                 notes.append(
                     f"experiment {e.id}: its run {uid[:8]} had completed; result recovered"
                 )
             else:
-                self._abort_and_requeue(e, uid, "interrupted (process stopped mid-run)")
-                then = "re-queued" if self.campaign.interrupted == "requeue" else "dropped"
+                reason = "interrupted (process stopped mid-run)"
+                self._abort_and_requeue(e, uid, reason, requeue=mode == "requeue")
+                then = "re-queued" if mode == "requeue" else "dropped"
                 notes.append(f"experiment {e.id}: interrupted mid-run; aborted and {then}")
         return notes
 
-    def _abort_and_requeue(self, e: Experiment, uid: str | None, reason: str) -> None:
-        requeue = self.campaign.interrupted == "requeue"
+    def _abort_and_requeue(
+        self, e: Experiment, uid: str | None, reason: str, requeue: bool | None = None
+    ) -> None:
+        if requeue is None:
+            requeue = self.campaign.interrupted == "requeue"
         self.ledger.abort(e.id, reason, run_uid=uid, requeue=requeue)
 
     def device_state(self) -> dict[str, Any]:
@@ -261,8 +272,8 @@ class CampaignRunner:
         if self.completed() >= self.budget:
             return Stop(f"budget of {self.budget} experiments reached", True)
         wall = self.campaign.budget.wall_time
-        if wall is not None and time.time() - self.ledger.meta("created") >= wall:
-            return Stop(f"wall-time budget of {wall:g} s reached", True)
+        if wall is not None and self.ledger.time_driven() >= wall:
+            return Stop(f"wall-time budget of {wall:g} s reached (time spent running)", True)
         rules = self.campaign.stop
         best = best_experiment(exps, self.campaign)
         obj = self.campaign.objectives[0]
@@ -447,8 +458,16 @@ class CampaignRunner:
             raise
 
     def _settle_success(
-        self, e: Experiment, uid: str, docs: list[tuple[str, dict[str, Any]]]
+        self,
+        e: Experiment,
+        uid: str,
+        docs: list[tuple[str, dict[str, Any]]],
+        *,
+        recovered: bool = False,
     ) -> None:
+        # a result recovered after a crash gets no snapshot: the devices' state after its
+        # run was never recorded, and the one in memory now is an earlier experiment's
+        state = None if recovered else self.device_state()
         readings = readings_from_documents(docs)
         objectives: dict[str, float] = {}
         problems = invalid_readings(docs)
@@ -485,7 +504,7 @@ class CampaignRunner:
                 # readings already known bad (NaN, saturated) are the sample's fault even when
                 # an expression also breaks on them; only good readings blame the campaign file
                 failure_kind="scientific" if problems else "evaluation",
-                device_state=self.device_state(),
+                device_state=state,
             )
             return
         violated = []
@@ -505,7 +524,7 @@ class CampaignRunner:
             run_uid=uid,
             error="; ".join(violated) or None,
             failure_kind=None if feasible else "infeasible",
-            device_state=self.device_state(),
+            device_state=state,
         )
 
     def _settle_failure(self, e: Experiment, outcome: RunOutcome) -> None:
@@ -584,9 +603,21 @@ def confirmation_summary(
         per[name] = {"mean": mean, "ci": [mean - half, mean + half], "half_width": half}
     mean = per[obj.name]["mean"]
     better = [v for v in others if (v > mean if obj.goal == "maximize" else v < mean)]
+    # the range one more measurement of the point would fall in (t prediction interval): a
+    # first measurement outside it was luck (or a typo) that the replicates do not reproduce
+    v = np.array(out["replicates"], dtype=float)
+    spread = float(
+        stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / len(v))
+    )
+    spread = max(spread, 1e-9 * max(1.0, abs(mean)))
+    agrees = None
+    if isinstance(original, int | float) and math.isfinite(original):
+        agrees = bool(abs(original - mean) <= spread)
     out.update(
         per[obj.name],
         objectives=per,
         share_of_earlier_beaten=1 - len(better) / len(others) if others else None,
+        prediction_interval=[mean - spread, mean + spread],
+        agrees_with_original=agrees,
     )
     return out

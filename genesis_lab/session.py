@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -58,7 +59,7 @@ class CampaignFiles:
         ctext, ltext = ledger.meta("campaign_yaml"), ledger.meta("lab_yaml")
         csrc, lsrc = _campaign_manifest(d), f"lab manifest in {d}"
         campaign = stored_campaign(ledger)
-        lab_spec = validate(LabSpec, yaml.safe_load(ltext), lsrc)
+        lab_spec = validate(LabSpec, _manifest(ltext, lsrc), lsrc)
         lab_dir = ledger.meta("lab_dir")
         return cls(campaign, ctext, csrc, lab_spec, ltext, lsrc, Path(lab_dir) if lab_dir else None)
 
@@ -81,5 +82,22 @@ def _campaign_manifest(directory: Path) -> str:
 
 def stored_campaign(ledger: Ledger) -> CampaignSpec:
     """The campaign a store was run with (SpecError, exit 2, when today's rules refuse it)."""
-    text = ledger.meta("campaign_yaml")
-    return validate(CampaignSpec, yaml.safe_load(text), _campaign_manifest(ledger.directory))
+    source = _campaign_manifest(ledger.directory)
+    return validate(CampaignSpec, _manifest(ledger.meta("campaign_yaml"), source), source)
+
+
+def _manifest(text: Any, source: str) -> dict[str, Any]:
+    """A YAML file stored in the ledger, parsed; SpecError when it was damaged."""
+    damaged = (
+        "the store was changed outside Genesis Lab; restore the folder from a backup "
+        "(the file as run is also kept beside the ledger)"
+    )
+    try:
+        data = yaml.safe_load(text) if isinstance(text, str) else None
+    except yaml.YAMLError as exc:
+        raise SpecError(
+            source, f"is not valid YAML ({str(exc).splitlines()[0]}); {damaged}"
+        ) from None
+    if not isinstance(data, dict):
+        raise SpecError(source, f"is missing or not a YAML mapping; {damaged}")
+    return data

@@ -220,3 +220,14 @@ def test_a_confirmation_counts_only_feasible_replicates_and_says_when_some_were_
     assert _confirmation_text(lost).startswith(
         "not confirmed: 1 of 3 replicates of experiment 1 gave a feasible result"
     )
+
+
+def test_replicates_that_contradict_the_first_measurement_do_not_confirm_it(examples, tmp_path):
+    # experiment 1 measured 80 once; three replicates say 61 +- 1: the 80 was luck (or a typo)
+    lucky = _confirm_store(tmp_path, examples, [("done", v, True) for v in (60, 62, 61)])
+    assert lucky["agrees_with_original"] is False
+    lo, hi = lucky["prediction_interval"]
+    assert lo < 61 < hi < 80
+    text = _confirmation_text(lucky)
+    assert text.startswith("not confirmed: 3 replicates of experiment 1 give yield = 61 ± ")
+    assert "below the first measurement 80" in text and "not reproducible" in text

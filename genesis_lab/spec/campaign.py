@@ -244,7 +244,11 @@ def parse_duration(v: Any) -> float:
 
 class Budget(Strict):
     experiments: Count = Field(ge=1, description="completed (done + failed) experiments")
-    wall_time: Number | None = Field(default=None, gt=0, description="seconds, or '2h'")
+    wall_time: Number | None = Field(
+        default=None,
+        gt=0,
+        description="seconds, or '2h': time spent running (run and resume), not paused",
+    )
 
     @field_validator("wall_time", mode="before")
     @classmethod

@@ -55,6 +55,23 @@ class Limit:
                 return f"{v:g} is inside the forbidden region [{lo:g}, {hi:g}]"
         return None
 
+    def unknown_position(self, current: float | None) -> str | None:
+        """With a maximum step or forbidden regions, a move needs a known starting point:
+        why not, if ``current`` is unknown (None: unreadable, or NaN)."""
+        if (self.max_step is None and not self.forbidden) or self.choices is not None:
+            return None
+        if current is not None and math.isfinite(current):
+            return None
+        what = (
+            f"the maximum step {self.max_step:g}"
+            if self.max_step is not None
+            else "the forbidden regions on the way"
+        )
+        return (
+            f"its current position is unknown ({'unreadable' if current is None else current}), "
+            f"so {what} cannot be enforced; home the axis or check its readback"
+        )
+
     def forbids_all_of(self, low: float, high: float) -> tuple[float, float] | None:
         """The forbidden region (overlapping ones merged) that covers all of [low, high], if any."""
         merged: list[list[float]] = []
@@ -72,6 +89,8 @@ class Limit:
         """Why moving from ``current`` to ``value`` would pass a forbidden region."""
         if self.choices is not None or current is None or not self.forbidden:
             return None
+        if not math.isfinite(current):
+            return self.unknown_position(current)
         a, b = sorted((float(current), float(value)))
         for lo, hi in self.forbidden:
             if a < lo and hi < b:
@@ -82,10 +101,10 @@ class Limit:
         return None
 
     def step_violation(self, current: float | None, value: Any) -> str | None:
-        if self.max_step is None or current is None or self.choices is not None:
+        if self.max_step is None or self.choices is not None:
             return None
-        if not math.isfinite(current):
-            return None
+        if current is None or not math.isfinite(current):
+            return self.unknown_position(current)
         if abs(float(value) - current) > self.max_step * (1 + 1e-9):
             return (
                 f"a step from {current:g} to {float(value):g} exceeds the maximum step "
@@ -114,7 +133,12 @@ class SafetyEnvelope:
             if limit is None:
                 reasons.append(f"{target} has no limits in the lab file; nothing may move it")
                 continue
-            why = limit.violation(value) or limit.path_violation(current.get(target), value)
+            here = current.get(target)  # absent: not known to the caller, not checked
+            why = (
+                limit.violation(value)
+                or (limit.unknown_position(here) if target in current else None)
+                or limit.path_violation(here, value)
+            )
             if why:
                 reasons.append(f"{target}: {why}")
         return reasons
@@ -133,6 +157,8 @@ class SafetyEnvelope:
             here = current.get(target)
             if limit is None or limit.max_step is None or here is None or limit.choices:
                 continue
+            if not math.isfinite(here):
+                continue  # refused by check(); never divided into NaN steps
             steps = max(steps, math.ceil(abs(float(value) - here) / limit.max_step - 1e-9))
         if steps == 1:
             return [dict(targets)]
@@ -173,6 +199,7 @@ def guard(settable: Any, target: str, limit: Limit) -> Any:
         current = None if limit.choices is not None else _position(settable)
         why = (
             limit.violation(value)
+            or limit.unknown_position(current)
             or limit.path_violation(current, value)
             or limit.step_violation(current, value)
         )

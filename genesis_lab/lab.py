@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import math
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -83,10 +84,12 @@ class Lab:
                     )
             for comp, lim in limit_specs.items():
                 obj = _component(device, comp)
-                if obj is None or not hasattr(obj, "set"):
+                why = _not_settable(device, comp, obj, settables)
+                if why:
                     allowed = ", ".join(settables) or "its settable components"
                     problems.append(
-                        f"{where}.limits.{comp}: {name} has no settable {comp!r}; use {allowed}"
+                        f"{where}.limits.{comp}: {name} has no settable {comp!r} ({why}); "
+                        f"use {allowed}"
                     )
                     continue
                 rng = _physical_range(device, comp)
@@ -112,14 +115,18 @@ class Lab:
         return _component(self.devices[dev], comp)
 
     def positions(self, targets: Iterable[str]) -> dict[str, float]:
-        """Current setpoints of numeric settables (for the max-step check)."""
+        """Current setpoints of numeric settables (for the max-step and path checks); NaN
+        where a numeric settable's position cannot be read."""
         out = {}
         for t in targets:
+            limit = self.envelope.limits.get(t) if hasattr(self, "envelope") else None
+            if limit is not None and limit.choices is not None:
+                continue
             try:
                 obj = self.component(t)
                 out[t] = float(obj.position if hasattr(obj, "position") else obj.get())
             except Exception:
-                continue
+                out[t] = math.nan
         return out
 
     def reading_keys(self, device_names: Iterable[str]) -> dict[str, str]:
@@ -254,6 +261,25 @@ def _component(device: Any, path: str) -> Any:
         if obj is None:
             return None
     return obj
+
+
+def _not_settable(device: Any, comp: str, obj: Any, settables: tuple[str, ...]) -> str | None:
+    """Why ``device.comp`` cannot take a limit (None when it can): the controller moves
+    only the settables a device declares, and only through a working ``set``."""
+    from ophyd.signal import SignalRO
+
+    if obj is None:
+        return "no such component"
+    if settables and comp not in settables:
+        return "not among the settables the device declares"
+    names = getattr(device, "component_names", None)
+    if not settables and names is not None and comp.split(".")[0] not in names:
+        return "not an ophyd component of the device"
+    if not callable(getattr(obj, "set", None)) or isinstance(obj, SignalRO):
+        return "a reading, not settable"
+    if type(obj).__name__ == "EpicsSignalRO":
+        return "a read-only PV"
+    return None
 
 
 def _physical_range(device: Any, comp: str) -> tuple[float, float] | None:

@@ -263,7 +263,9 @@ class CampaignRunner:
         if self._refusals >= MAX_CONSECUTIVE_REFUSALS:
             return Stop(
                 f"stopped: {self._refusals} proposals in a row were refused by the safety "
-                "envelope; widen the limits or narrow the parameter bounds",
+                "envelope (see 'genesis-lab export' for the reasons); widen the limits in the "
+                "lab file or narrow the parameter bounds, and start a new campaign with the "
+                "corrected files (resume runs with the files stored with the campaign)",
                 False,
             )
         return None
@@ -400,7 +402,7 @@ class CampaignRunner:
             )
             self._report(e.id)
             return
-        self._refusals = 0
+        refusals, self._refusals = self._refusals, 0
         for attempt in range(self.campaign.retries + 1):
             if self.stop.requested:
                 raise CampaignInterrupted()
@@ -427,6 +429,8 @@ class CampaignRunner:
                 )
                 continue
             self._settle_failure(e, outcome)
+            if outcome.failure_kind == "refused":  # the guard on set() refused a move
+                self._refusals = refusals + 1
             break
         self._report(e.id)
 

@@ -221,6 +221,14 @@ LAB_CASES = {
     ),
     "no devices": (lambda d: d.update(devices={}), ["devices", "at least 1"]),
     "negative time scale": (lambda d: d.update(time_scale=-1), ["time_scale"]),
+    "a limit on a reading": (
+        lambda d: d["devices"]["reactor"]["limits"].update(yield_pct=[0, 100]),
+        ["devices.reactor.limits.yield_pct", "not among the settables", "residence_time"],
+    ),
+    "a limit on an internal attribute that happens to have set()": (
+        lambda d: d["devices"]["reactor"]["limits"].update(simulator=[1, 2]),
+        ["devices.reactor.limits.simulator", "not among the settables"],
+    ),
     "a boolean limit": (
         lambda d: d["devices"]["reactor"]["limits"].update(temperature={"min": 30, "max": True}),
         ["devices.reactor.limits.temperature.max", "a boolean"],

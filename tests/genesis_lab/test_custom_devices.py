@@ -1,0 +1,123 @@
+"""A lab engineer's own devices: the controller keeps its safety promises with instruments
+it has never seen, including broken ones (a stuck encoder, an axis that was never homed)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import yaml
+
+from genesis_lab.ledger import Ledger
+from tests.conftest import run_cli
+
+DEVICES = textwrap.dedent(
+    """
+    import threading
+
+    from ophyd import Component as Cpt, Device, Kind, Signal
+    from ophyd.positioner import SoftPositioner
+    from ophyd.status import DeviceStatus
+
+
+    class Heater(Device):
+        settables = ("temperature",)
+        temperature = Cpt(SoftPositioner, init_pos=25.0, kind=Kind.hinted)
+        power = Cpt(Signal, value=0.0, kind=Kind.hinted)
+
+        def trigger(self):
+            st = DeviceStatus(self)
+            self.power.put(100 - (self.temperature.position - 70) ** 2 / 10)
+            st.set_finished()
+            return st
+
+
+    class UnhomedHeater(Heater):
+        # the position is unknown until the axis is homed
+        temperature = Cpt(SoftPositioner, init_pos=float("nan"), kind=Kind.hinted)
+
+
+    class BrokenEncoder(SoftPositioner):
+        @property
+        def position(self):
+            return 500.0  # a readback far outside the limits, whatever the setpoint
+
+
+    class StuckHeater(Heater):
+        temperature = Cpt(BrokenEncoder, init_pos=25.0, kind=Kind.hinted)
+    """
+)
+
+
+@pytest.fixture
+def lab_dir(tmp_path, monkeypatch):
+    (tmp_path / "my_heaters.py").write_text(DEVICES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def _campaign(lab_dir, cls: str, limit: dict, budget: int = 6):
+    (lab_dir / "lab.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "heaters",
+                "time_scale": 0,
+                "devices": {
+                    "heater": {"class": f"my_heaters.{cls}", "limits": {"temperature": limit}}
+                },
+            }
+        )
+    )
+    path = lab_dir / "campaign.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "heat",
+                "lab": "lab.yaml",
+                "parameters": [
+                    {
+                        "name": "t",
+                        "type": "float",
+                        "device": "heater.temperature",
+                        "bounds": [20, 120],
+                    }
+                ],
+                "measure": ["heater"],
+                "objectives": [{"name": "p", "expression": "heater.power", "goal": "maximize"}],
+                "budget": {"experiments": budget},
+                "optimizer": {"model": "random"},
+            }
+        )
+    )
+    return path
+
+
+def test_a_custom_heater_with_a_max_step_is_moved_in_steps(lab_dir, capsys):
+    campaign = _campaign(lab_dir, "Heater", {"min": 20, "max": 120, "max_step": 15})
+    code, _, err = run_cli(capsys, "run", campaign, "--out", lab_dir / "r", "--quiet")
+    assert code == 0, err
+    with Ledger.open(lab_dir / "r") as ledger:
+        assert [e.status for e in ledger.experiments()] == ["done"] * 6
+
+
+def test_refusals_by_the_guard_during_a_run_stop_the_campaign(lab_dir, capsys):
+    # the planned steps start from the broken readback (500): the guard on set() refuses
+    # them mid-run; those refusals count like the ones found before the run
+    campaign = _campaign(lab_dir, "StuckHeater", {"min": 20, "max": 120, "max_step": 15})
+    code, stdout, err = run_cli(capsys, "run", campaign, "--out", lab_dir / "r", "--quiet")
+    assert code == 1 and "Traceback" not in err, err
+    assert "25 proposals in a row were refused" in stdout and "new campaign" in stdout, stdout
+    with Ledger.open(lab_dir / "r") as ledger:
+        exps = ledger.experiments()
+    assert len(exps) == 25 and all(e.status == "refused" for e in exps)
+
+
+def test_an_axis_whose_position_is_unknown_is_never_moved_with_a_max_step(lab_dir, capsys):
+    campaign = _campaign(lab_dir, "UnhomedHeater", {"min": 20, "max": 120, "max_step": 15})
+    code, stdout, err = run_cli(capsys, "run", campaign, "--out", lab_dir / "r", "--quiet")
+    assert code == 1 and "Traceback" not in err, err
+    with Ledger.open(lab_dir / "r") as ledger:
+        exps = ledger.experiments()
+    assert exps and all(e.status == "refused" for e in exps)
+    assert "current position is unknown (nan)" in exps[0].error
+    assert "home the axis" in exps[0].error

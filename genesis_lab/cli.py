@@ -97,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="the table as JSON")
     d.add_argument(
         "--timeout",
-        type=_non_negative_float,
+        type=_positive_seconds,
         default=5.0,
         metavar="S",
         help="seconds to wait for each connection and reading (default 5)",
@@ -210,6 +210,13 @@ def _int_at_least(low: int):
 
 _positive_int = _int_at_least(1)
 _non_negative_int = _int_at_least(0)
+
+
+def _positive_seconds(text: str) -> float:
+    v = _non_negative_float(text)
+    if not 0 < v <= 86400:
+        raise argparse.ArgumentTypeError(f"{v:g} must be more than 0 and at most 86400 s")
+    return v
 
 
 def _non_negative_float(text: str) -> float:

@@ -269,6 +269,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
         write_json({"lab": args.lab, "ok": ok, "devices": rows})
     else:
         print_inventory(rows)
+    if not ok:
+        bad = [r["name"] for r in rows if r["error"]]
+        print(
+            f"genesis-lab devices: {len(bad)} of {len(rows)} instruments failed the check "
+            f"({', '.join(bad)}); the reasons are in the table",
+            file=sys.stderr,
+        )
     return EXIT_OK if ok else EXIT_FAIL
 
 

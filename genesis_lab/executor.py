@@ -104,18 +104,43 @@ def _root(exc: BaseException) -> BaseException:
     return exc
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions behind it, outermost first, down to :func:`_root`."""
+    out = [exc]
+    root = _root(exc)
+    seen = {id(exc)}
+    while out[-1] is not root:
+        cur = out[-1]
+        if isinstance(cur, FailedStatus) and cur.args and hasattr(cur.args[0], "exception"):
+            nxt = cur.args[0].exception()
+        else:
+            nxt = cur.__cause__ or (cur.__context__ if not cur.__suppress_context__ else None)
+        if not isinstance(nxt, BaseException) or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        out.append(nxt)
+    return out
+
+
 def classify(exc: BaseException) -> tuple[str, str, bool]:
-    """(message, failure kind, retryable) for an exception raised by a run."""
+    """(message, failure kind, retryable) for an exception raised by a run.
+
+    The instrument's own exception decides, except that a timeout or lost connection
+    anywhere in the chain (e.g. a device's ConnectionError raised from a low-level
+    Channel Access error) makes the failure a retryable infrastructure one, with the
+    device's message."""
+    from ophyd.utils import LimitError
+
     root = _root(exc)
     msg = f"{type(root).__name__}: {root}"
-    if isinstance(root, EnvelopeViolation):
+    if isinstance(root, EnvelopeViolation | LimitError):  # nothing moved
         return msg, "refused", False
     if getattr(root, "infeasible", False):  # e.g. a combination a dataset never recorded
         return msg, "scientific", False
-    retryable = bool(getattr(root, "retryable", False)) or isinstance(
-        root, TimeoutError | ConnectionError
-    )
-    return msg, ("infrastructure" if retryable else "instrument"), retryable
+    for e in reversed(_chain(exc)):  # the innermost that says so: the device's own words
+        if getattr(e, "retryable", False) or isinstance(e, TimeoutError | ConnectionError):
+            return f"{type(e).__name__}: {e}", "infrastructure", True
+    return msg, "instrument", False
 
 
 class EmbeddedExecutor:

@@ -26,7 +26,7 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                 "simulated": bool(getattr(dev, "simulated", False)),
                 "connected": False,
                 "settables": {
-                    t.split(".", 1)[1]: {"min": lim.low, "max": lim.high, "max_step": lim.max_step}
+                    t.split(".", 1)[1]: _envelope(lim)
                     for t, lim in lab.envelope.limits.items()
                     if t.startswith(name + ".")
                 },
@@ -34,14 +34,18 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                 "read_latency_ms": None,
                 "error": None,
             }
+            step = "connect"
             try:
                 if hasattr(dev, "wait_for_connection"):
                     dev.wait_for_connection(timeout=timeout)
                 row["connected"] = True
+                step = "describe"
                 desc = dev.describe()
                 t0 = time.perf_counter()
                 if isinstance(dev, Triggerable):
+                    step = "trigger"
                     dev.trigger().wait(timeout=timeout)
+                step = "read"
                 reading = dev.read()
                 row["read_latency_ms"] = round((time.perf_counter() - t0) * 1000, 3)
                 row["triggered"] = isinstance(dev, Triggerable)
@@ -52,11 +56,35 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                     }
             except Exception as exc:
                 ok = False
-                row["error"] = f"{type(exc).__name__}: {exc}"
+                detail = str(exc) or f"did not finish within {timeout:g} s"
+                row["error"] = f"{step} failed: {type(exc).__name__}: {detail}"
             rows.append(row)
     finally:
         lab.close()
     return rows, ok
+
+
+def _envelope(lim: Any) -> dict[str, Any]:
+    """The whole safety envelope of one settable, as JSON."""
+    if lim.choices is not None:
+        return {"choices": list(lim.choices)}
+    return {
+        "min": lim.low,
+        "max": lim.high,
+        "max_step": lim.max_step,
+        "forbidden": [list(f) for f in lim.forbidden],
+    }
+
+
+def _envelope_text(name: str, v: dict[str, Any]) -> str:
+    if "choices" in v:
+        return f"{name} one of {v['choices']}"
+    text = f"{name} [{v['min']:g}, {v['max']:g}]"
+    if v.get("max_step") is not None:
+        text += f" step <= {v['max_step']:g}"
+    for lo, hi in v.get("forbidden") or []:
+        text += f" not [{lo:g}, {hi:g}]"
+    return text
 
 
 def print_inventory(rows: list[dict[str, Any]]) -> None:
@@ -75,7 +103,7 @@ def print_inventory(rows: list[dict[str, Any]]) -> None:
     ):
         t.add_column(col)
     for r in rows:
-        sets = "\n".join(f"{k} [{v['min']:g}, {v['max']:g}]" for k, v in r["settables"].items())
+        sets = "\n".join(_envelope_text(k, v) for k, v in r["settables"].items())
         reads = "\n".join(
             f"{k} = {v['value']:.4g} {v['units']}"
             if isinstance(v["value"], float)
@@ -86,7 +114,7 @@ def print_inventory(rows: list[dict[str, Any]]) -> None:
             r["name"],
             r["class"],
             "simulated" if r["simulated"] else "real",
-            "yes" if r["connected"] else f"NO: {r['error']}",
+            ("yes" if r["connected"] else "NO") + (f": {r['error']}" if r["error"] else ""),
             sets,
             reads,
             "" if r["read_latency_ms"] is None else f"{r['read_latency_ms']:.2f}",

@@ -52,7 +52,11 @@ class Lab:
             try:
                 cls = import_object(dspec.class_)
             except (ImportError, AttributeError, ValueError) as exc:
-                problems.append(f"{where}.class: cannot import {dspec.class_!r} ({exc})")
+                problems.append(
+                    f"{where}.class: cannot import {dspec.class_!r} ({exc}); write "
+                    "module.Class, with the module installed or its folder on PYTHONPATH "
+                    "(the lab file's folder is not searched)"
+                )
                 continue
             kwargs = dict(dspec.kwargs)
             accepted = _keywords(cls)

@@ -370,7 +370,7 @@ class Simulator:
         out = {}
         for i, (name, o) in enumerate(self.OUTPUTS.items()):
             value = true[name] + offset[name] + std[name] * z[i]
-            out[name] = float(min(value, o.saturation))
+            out[name] = float(max(min(value, o.saturation), o.minimum))
         return out
 
     # ------------------------------------------------------------ snapshots

@@ -43,6 +43,8 @@ class Output:
     document a different law, e.g. Poisson counting).  ``saturation``: the
     detector saturates (readings are clipped) here.  ``drift``: typical size of
     the slow drift, in output units per lab hour, multiplied by the drift factor.
+    ``minimum``: the smallest value the quantity can physically have (readings are
+    clipped there, e.g. a rate is never negative).
     """
 
     units: str
@@ -50,6 +52,7 @@ class Output:
     noise: float = 0.0
     saturation: float = math.inf
     drift: float = 0.0
+    minimum: float = -math.inf
 
 
 class Clock:

@@ -159,9 +159,15 @@ class FlowReactor(Simulator):
             "%", "P formed per A converted", noise=0.8, saturation=120.0, drift=1.5
         ),
         "space_time_yield": Output(
-            "kg m^-3 h^-1", "mass of P per reactor volume and hour", noise=10.0, drift=100.0
+            "kg m^-3 h^-1",
+            "mass of P per reactor volume and hour",
+            noise=10.0,
+            drift=100.0,
+            minimum=0.0,
         ),
-        "e_factor": Output("kg/kg", "kg waste (incl. solvent) per kg P", noise=0.05, drift=0.2),
+        "e_factor": Output(
+            "kg/kg", "kg waste (incl. solvent) per kg P", noise=0.05, drift=0.2, minimum=0.0
+        ),
     }
     CONSUMABLES: ClassVar[dict[str, tuple[str, float]]] = {"reagent_b": ("mL", 1000.0)}
     OBJECTIVES: ClassVar[dict[str, str]] = {

@@ -121,3 +121,31 @@ def test_an_axis_whose_position_is_unknown_is_never_moved_with_a_max_step(lab_di
     assert exps and all(e.status == "refused" for e in exps)
     assert "current position is unknown (nan)" in exps[0].error
     assert "home the axis" in exps[0].error
+
+
+def test_failures_are_classified_by_what_the_device_says():
+    from ophyd.utils import LimitError
+
+    from genesis_lab.executor import classify
+
+    class LowLevelError(Exception):
+        pass
+
+    try:
+        try:
+            raise LowLevelError("Get failed; status code: 192")
+        except LowLevelError as inner:
+            raise ConnectionError("reactor: lost the connection to the IOC") from inner
+    except ConnectionError as exc:
+        # a dropped connection is retried, whatever low-level error lies behind it
+        assert classify(exc) == (
+            "ConnectionError: reactor: lost the connection to the IOC",
+            "infrastructure",
+            True,
+        )
+    # the instrument's own limit: nothing moved, so it is a refusal (learned, not budgeted)
+    assert classify(LimitError("value 303.9 outside of range: [30.0, 140.0]"))[1:] == (
+        "refused",
+        False,
+    )
+    assert classify(RuntimeError("heater element burnt out"))[1:] == ("instrument", False)

@@ -54,6 +54,10 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                         "value": reading.get(key, {}).get("value"),
                         "units": d.get("units", ""),
                     }
+                wider = lab.reported_range_problems([name])
+                if wider:
+                    ok = False
+                    row["error"] = "; ".join(wider)
             except Exception as exc:
                 ok = False
                 detail = str(exc) or f"did not finish within {timeout:g} s"

@@ -103,6 +103,18 @@ class Lab:
                         f"instrument can do [{rng[0]:g}, {rng[1]:g}]; narrow it"
                     )
                     continue
+                if rng and lim.choices is not None:
+                    bad = [
+                        c
+                        for c in lim.choices
+                        if isinstance(c, str) or not rng[0] <= float(c) <= rng[1]
+                    ]
+                    if bad:
+                        problems.append(
+                            f"{where}.limits.{comp}: choices {bad} are not numbers the "
+                            f"instrument can take [{rng[0]:g}, {rng[1]:g}]; remove them"
+                        )
+                        continue
                 if lim.choices is not None:
                     limit = Limit(choices=tuple(lim.choices))
                 else:
@@ -234,6 +246,31 @@ class Lab:
                 "running and reachable (EPICS_CA_ADDR_LIST)? 'genesis-lab devices LAB' checks "
                 "every instrument; nothing was recorded"
             )
+        problems = self.reported_range_problems(names)
+        if problems:
+            raise SpecError(self.source, problems)
+
+    def reported_range_problems(self, names: Iterable[str]) -> list[str]:
+        """Limits wider than what a connected instrument reports it can do (an EPICS PV's
+        control limits), one line each; the simulated twins are checked at load time."""
+        problems = []
+        for target, limit in self.envelope.limits.items():
+            dev, _, comp = target.partition(".")
+            if dev not in names or limit.choices is not None:
+                continue
+            obj = self.component(target)
+            try:
+                desc = next(iter(obj.describe().values()))
+                lo, hi = float(desc["lower_ctrl_limit"]), float(desc["upper_ctrl_limit"])
+            except Exception:
+                continue  # reports no range
+            if lo < hi and (limit.low < lo or limit.high > hi):
+                problems.append(
+                    f"devices.{dev}.limits.{comp}: [{limit.low:g}, {limit.high:g}] goes beyond "
+                    f"what the instrument reports it can do [{lo:g}, {hi:g}] (its control "
+                    "limits); narrow it"
+                )
+        return problems
 
     def close(self) -> None:
         for dev in self.devices.values():

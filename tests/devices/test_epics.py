@@ -349,6 +349,21 @@ def test_devices_command_reports_the_epics_reactor(reactor_prefix, tmp_path, cap
     assert math.isfinite(row["readings"]["reactor_yield_pct"]["value"])
 
 
+def test_lab_limits_beyond_the_pvs_control_limits_are_refused(reactor_prefix, tmp_path, capsys):
+    lab, campaign = _lab_files(tmp_path, reactor_prefix)
+    data = yaml.safe_load(lab.read_text())
+    data["devices"]["reactor"]["limits"]["temperature"] = {"min": 30, "max": 400}
+    lab.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, stdout, err = _cli(capsys, "devices", lab, "--json")
+    assert code == 1
+    (row,) = json.loads(stdout)["devices"]
+    assert "temperature: [30, 400] goes beyond what the instrument reports" in row["error"]
+    # a campaign on that lab is refused before anything is recorded, as for a simulated twin
+    code, _, err = _cli(capsys, "run", campaign, "--out", tmp_path / "r", "--time-scale", 0)
+    assert code == 2 and "[30, 140] (its control limits); narrow it" in err, err
+    assert not (tmp_path / "r").exists()
+
+
 def test_devices_command_without_an_ioc_fails_fast(tmp_path, capsys):
     lab, _ = _lab_files(tmp_path, UNSERVED)
     t0 = time.monotonic()

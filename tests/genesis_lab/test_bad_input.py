@@ -229,6 +229,12 @@ LAB_CASES = {
         lambda d: d["devices"]["reactor"]["limits"].update(simulator=[1, 2]),
         ["devices.reactor.limits.simulator", "not among the settables"],
     ),
+    "choices a numeric instrument cannot take": (
+        lambda d: d["devices"]["reactor"]["limits"].update(
+            temperature={"choices": [40, 500, "hot"]}
+        ),
+        ["devices.reactor.limits.temperature", "choices [500, 'hot']", "[30, 140]"],
+    ),
     "a boolean limit": (
         lambda d: d["devices"]["reactor"]["limits"].update(temperature={"min": 30, "max": True}),
         ["devices.reactor.limits.temperature.max", "a boolean"],

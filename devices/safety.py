@@ -8,9 +8,9 @@ instrument itself reports (EPICS motors commonly report no limits at all).
   allowed choices, or reachable only through a forbidden region is refused.
 - :meth:`SafetyEnvelope.path` splits a move into waypoints so that no axis
   moves more than its ``max_step`` in one ``set()``.
-- :func:`guard` wraps a settable's ``set`` so that a direct call that breaks
-  the envelope (including a step larger than ``max_step``) raises
-  :class:`EnvelopeViolation` before the original ``set`` runs.
+- :func:`guard` wraps a settable's ``set`` (and ``put`` and ``move``) so that a
+  direct call that breaks the envelope (including a step larger than ``max_step``)
+  raises :class:`EnvelopeViolation` before the original method runs.
 """
 
 from __future__ import annotations
@@ -185,17 +185,14 @@ def _position(settable: Any) -> float | None:
 
 
 def guard(settable: Any, target: str, limit: Limit) -> Any:
-    """Wrap ``settable.set`` so that it refuses values outside ``limit``.
+    """Wrap ``settable.set`` (and ``put`` and ``move``, ophyd's other ways to move it) so
+    that they refuse values outside ``limit``.
 
-    The refusal raises :class:`EnvelopeViolation` before the wrapped ``set``
-    runs, so nothing moves. Returns the settable.
+    The refusal raises :class:`EnvelopeViolation` before the wrapped method runs, so
+    nothing moves. Returns the settable.
     """
-    original = settable.set
-    if getattr(original, "_genesis_guarded", False):
-        return settable
 
-    @functools.wraps(original)
-    def guarded_set(value: Any, *args: Any, **kwargs: Any) -> Any:
+    def refuse(value: Any) -> None:
         current = None if limit.choices is not None else _position(settable)
         why = (
             limit.violation(value)
@@ -205,8 +202,17 @@ def guard(settable: Any, target: str, limit: Limit) -> Any:
         )
         if why:
             raise EnvelopeViolation(f"{target}: {why}; refused before moving")
-        return original(value, *args, **kwargs)
 
-    guarded_set._genesis_guarded = True  # type: ignore[attr-defined]
-    settable.set = guarded_set
+    for method in ("set", "put", "move"):
+        original = getattr(settable, method, None)
+        if not callable(original) or getattr(original, "_genesis_guarded", False):
+            continue
+
+        def guarded(value: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            refuse(value)
+            return _original(value, *args, **kwargs)
+
+        functools.update_wrapper(guarded, original)
+        guarded._genesis_guarded = True  # type: ignore[attr-defined]
+        setattr(settable, method, guarded)
     return settable

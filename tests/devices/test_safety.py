@@ -47,3 +47,26 @@ def test_guard_refuses_before_the_device_moves(reactor):
     assert reactor.simulator.setpoints["temperature"] == before
     sig.set(before + 15).wait(timeout=5)
     assert reactor.simulator.setpoints["temperature"] == before + 15
+
+
+def test_guard_also_covers_put_and_move():
+    from ophyd.positioner import SoftPositioner
+
+    axis = SoftPositioner(name="axis", init_pos=25.0)
+    guard(axis, "stage.axis", Limit(20, 120, max_step=15))
+    with pytest.raises(EnvelopeViolation, match="outside the hard limits"):
+        axis.move(130)
+    with pytest.raises(EnvelopeViolation, match="maximum step 15"):
+        axis.move(90)
+    assert axis.position == 25.0
+    axis.move(35)
+    assert axis.position == 35.0
+
+
+def test_guard_refuses_to_step_from_an_unknown_position():
+    from ophyd.positioner import SoftPositioner
+
+    axis = SoftPositioner(name="axis", init_pos=float("nan"))
+    guard(axis, "stage.axis", Limit(20, 120, max_step=15))
+    with pytest.raises(EnvelopeViolation, match="current position is unknown"):
+        axis.set(30)

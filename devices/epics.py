@@ -123,6 +123,7 @@ def _put_and_wait(
     after ``timeout`` seconds; returns early (silently) if ``abandon`` is done.
     """
     done = threading.Event()
+    _resync_write_access(signal)
     signal.put(value, use_complete=True, callback=lambda *a, **kw: done.set())
     deadline = None if timeout is None else time.monotonic() + timeout
     while not done.wait(_POLL):
@@ -136,6 +137,22 @@ def _put_and_wait(
                 f"within {timeout:g} s"
             )
     # libca also "completes" a put whose circuit dropped: tell that apart below
+
+
+def _resync_write_access(signal: EpicsSignal) -> None:
+    """Work around ophyd keeping ``write_access`` False after a lost and re-established
+    circuit when the setpoint and readback are separate PVs: the access-rights callback of
+    the setpoint PV does not always come again, and every later put raised ReadOnlyError
+    although the PV itself reported write access.  The control layer is the authority."""
+    pv = getattr(signal, "_write_pv", None)
+    if (
+        pv is not None
+        and not signal.write_access
+        and signal.connected
+        and getattr(pv, "connected", False)
+        and getattr(pv, "write_access", False)
+    ):
+        signal._metadata["write_access"] = True
 
 
 def _lost(signal: EpicsSignal, value: Any) -> ConnectionError:

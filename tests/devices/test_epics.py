@@ -50,7 +50,7 @@ def _free_port() -> int:
 
 
 # one server port per IOC (a UDP search port on loopback reaches one process only)
-PORTS = {"main": _free_port(), "faults": _free_port(), "slow": _free_port()}
+PORTS = {"main": _free_port(), "faults": _free_port(), "slow": _free_port(), "hang": _free_port()}
 REPEATER_PORT = _free_port()
 CA_ENV = {
     "EPICS_CA_AUTO_ADDR_LIST": "NO",
@@ -65,7 +65,7 @@ CA_ENV = {
 os.environ.update(CA_ENV)  # the client side (pyepics/libca in this process)
 
 RUN = f"GLT{os.getpid()}"
-PREFIX = {"main": f"{RUN}:R1:", "faults": f"{RUN}:F1:", "slow": f"{RUN}:S1:"}
+PREFIX = {"main": f"{RUN}:R1:", "faults": f"{RUN}:F1:", "slow": f"{RUN}:S1:", "hang": f"{RUN}:H1:"}
 UNSERVED = f"{RUN}:NOBODY:"
 
 from devices.epics import EpicsFlowReactor, EpicsInstrumentError  # noqa: E402
@@ -426,3 +426,50 @@ def test_losing_the_ioc_mid_measurement_fails_the_trigger(iocs):
             st.wait(timeout=10)
     finally:
         dev.destroy()
+
+
+_AFTER_A_HANG = """
+import sys, time
+from devices.epics import EpicsFlowReactor
+r = EpicsFlowReactor(sys.argv[1], name="reactor")
+r.wait_for_connection(timeout=10)
+r.temperature.set(70).wait(10)
+print("ready", flush=True)
+while r.temperature.connected:
+    time.sleep(0.2)
+print("disconnected", flush=True)
+sys.stdin.readline()  # the IOC answers again
+while not r.temperature.connected:
+    time.sleep(0.2)
+for t in (72, 74, 76):
+    try:
+        r.temperature.set(t).wait(10)
+        print("ok", r.temperature.get(), flush=True)
+    except Exception as exc:
+        print("failed", type(exc).__name__, exc, flush=True)
+"""
+
+
+def test_moves_work_again_after_the_ioc_hung_and_recovered(iocs):
+    # an IOC that stops answering (an overloaded soft IOC) longer than the CA connection
+    # timeout, then recovers: ophyd kept write access False, and every later move in the
+    # process raised ReadOnlyError although the PV was writable again
+    ioc = iocs.start("hang")
+    env = {**os.environ, **CA_ENV, "EPICS_CA_CONN_TMO": "2"}  # detect the hang in seconds
+    client = subprocess.Popen(
+        [sys.executable, "-c", _AFTER_A_HANG, PREFIX["hang"]],
+        cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert client.stdout.readline().strip() == "ready"
+        os.kill(ioc.pid, signal.SIGSTOP)
+        try:
+            assert client.stdout.readline().strip() == "disconnected"
+        finally:
+            os.kill(ioc.pid, signal.SIGCONT)
+        out, _ = client.communicate("go\n", timeout=90)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    assert out.split("\n")[:3] == ["ok 72.0", "ok 74.0", "ok 76.0"], out

@@ -153,6 +153,7 @@ def _resync_write_access(signal: EpicsSignal) -> None:
         and getattr(pv, "write_access", False)
     ):
         signal._metadata["write_access"] = True
+        signal._run_metadata_callbacks()  # subscribers (GUIs) see it writable again
 
 
 def _lost(signal: EpicsSignal, value: Any) -> ConnectionError:

@@ -86,11 +86,12 @@ class Limit:
         return None
 
     def path_violation(self, current: float | None, value: Any) -> str | None:
-        """Why moving from ``current`` to ``value`` would pass a forbidden region."""
+        """Why moving from ``current`` to ``value`` would pass a forbidden region (an unknown
+        ``current`` is :meth:`unknown_position`'s to refuse)."""
         if self.choices is not None or current is None or not self.forbidden:
             return None
         if not math.isfinite(current):
-            return self.unknown_position(current)
+            return None
         a, b = sorted((float(current), float(value)))
         for lo, hi in self.forbidden:
             if a < lo and hi < b:
@@ -104,7 +105,7 @@ class Limit:
         if self.max_step is None or self.choices is not None:
             return None
         if current is None or not math.isfinite(current):
-            return self.unknown_position(current)
+            return None  # :meth:`unknown_position` refuses it
         if abs(float(value) - current) > self.max_step * (1 + 1e-9):
             return (
                 f"a step from {current:g} to {float(value):g} exceeds the maximum step "
@@ -133,15 +134,25 @@ class SafetyEnvelope:
             if limit is None:
                 reasons.append(f"{target} has no limits in the lab file; nothing may move it")
                 continue
-            here = current.get(target)  # absent: not known to the caller, not checked
-            why = (
-                limit.violation(value)
-                or (limit.unknown_position(here) if target in current else None)
-                or limit.path_violation(here, value)
-            )
+            why = limit.violation(value) or limit.path_violation(current.get(target), value)
             if why:
                 reasons.append(f"{target}: {why}")
         return reasons
+
+    def unknown_positions(
+        self, targets: Mapping[str, Any], current: Mapping[str, float]
+    ) -> list[str]:
+        """The settables among ``targets`` that cannot be moved safely because ``current``
+        has no finite position for them while their limit has a maximum step or forbidden
+        regions: a problem of the instrument (not homed, readback broken), not of the
+        targets."""
+        out = []
+        for target in targets:
+            limit = self.limits.get(target)
+            why = None if limit is None else limit.unknown_position(current.get(target))
+            if why:
+                out.append(f"{target}: {why}")
+        return out
 
     def path(
         self, targets: Mapping[str, Any], current: Mapping[str, float] | None = None

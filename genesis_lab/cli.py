@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import errno
 import logging
 import os
 import sqlite3
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import GenesisError, UserError
+from .errors import GenesisError, UserError, storage_problem, store_failure_text
 
 __all__ = ["main"]
 
@@ -252,39 +251,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("genesis-lab: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `genesis-lab status DIR --json | head` (an OSError too)
+        _stdout_to_devnull()
+        return EXIT_OK
     except (sqlite3.OperationalError, OSError) as exc:
         message = _storage_failure(exc, args)
         if message is None:
             raise
         print(f"genesis-lab {args.command}: failed: {message}", file=sys.stderr)
         return EXIT_FAIL
-    except BrokenPipeError:  # e.g. `genesis-lab status DIR --json | head`
-        _stdout_to_devnull()
-        return EXIT_OK
 
 
 def _storage_failure(exc: BaseException, args: argparse.Namespace) -> str | None:
     """The message for a campaign folder that cannot be written (full disk, read-only
-    mount, no permission), or None for any other error."""
-    text = str(exc).lower()
-    full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text
-    readonly = getattr(exc, "errno", None) in (errno.EROFS, errno.EACCES, errno.EPERM) or (
-        "readonly" in text or "read-only" in text
-    )
-    if not (full or readonly):
-        return None
+    mount, no permission), or None for any other error: a file error elsewhere is not
+    the store's."""
+    problem = storage_problem(exc)
     folder = getattr(args, "dir", None) or getattr(args, "out", None)
-    where = f" in {folder}" if folder else ""
-    why = "the disk is full" if full else "the folder is read-only or not writable"
-    fix = "free some space" if full else "make the folder writable"
-    if args.command in ("run", "resume") and folder:
-        then = f"then 'genesis-lab resume {folder}'"
-    else:
-        then = "then try again"
-    return (
-        f"could not write the campaign store{where}: {why} ({exc}); {fix}, {then}. "
-        "Everything recorded before is kept"
-    )
+    filename = getattr(exc, "filename", None)
+    if problem is None or (
+        isinstance(exc, OSError)
+        and not isinstance(exc, sqlite3.Error)
+        and not (folder and filename and str(filename).startswith(str(folder)))
+    ):
+        return None
+    why, fix = problem
+    return store_failure_text(folder, why, fix, exc, resumable=args.command in ("run", "resume"))
 
 
 def _stdout_to_devnull() -> None:

@@ -33,7 +33,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         files.campaign = files.campaign.model_copy(update={"seed": args.seed})
     lab = files.build_lab(time_scale=args.time_scale)
-    out = args.out or default_out(files.campaign.name)
+    out = args.out = args.out or default_out(files.campaign.name)  # messages name it
     budget = args.max_experiments or files.campaign.budget.experiments
     try:
         ledger = Ledger.create(
@@ -463,7 +463,8 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                     "confirmation is not redone)"
                 )
     if args.json:
-        write_json({"experiment": eid, "parameters": params, "status": what.split(":")[0]})
+        status = what.split(":")[0].split(";")[0]  # "queued", "recorded as done", ...
+        write_json({"experiment": eid, "parameters": params, "status": status})
     else:
         print(f"experiment {eid} {what}")
     return EXIT_OK

@@ -8,7 +8,12 @@ file, the field and what to do next.
 
 from __future__ import annotations
 
+import errno
+import sqlite3
+
 __all__ = [
+    "storage_problem",
+    "store_failure_text",
     "GenesisError",
     "UserError",
     "SpecError",
@@ -60,3 +65,29 @@ class ExperimentError(GenesisError):
         super().__init__(message)
         self.retryable = retryable
         self.scientific = scientific
+
+
+def storage_problem(exc: BaseException) -> tuple[str, str] | None:
+    """(what is wrong, the fix) when ``exc`` says a folder cannot be written: a full disk,
+    a read-only mount, no permission; None for any other error."""
+    code = getattr(exc, "errno", None)
+    text = str(exc).lower()
+    if not isinstance(exc, sqlite3.OperationalError | OSError):
+        return None
+    if code in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text:
+        return "the disk is full", "free some space"
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly" in text:
+        return "the folder is read-only or not writable", "make the folder writable"
+    return None
+
+
+def store_failure_text(
+    folder: object, why: str, fix: str, exc: BaseException, *, resumable: bool
+) -> str:
+    """One message for a campaign store that could not be written, wherever it happened."""
+    where = f" in {folder}" if folder else ""
+    then = f"then 'genesis-lab resume {folder}'" if resumable and folder else "then try again"
+    return (
+        f"could not write the campaign store{where}: {why} ({type(exc).__name__}: {exc}); "
+        f"{fix}, {then}. Everything recorded before is kept"
+    )

@@ -86,40 +86,28 @@ class StopRequest:
             pass
 
 
-def _root(exc: BaseException) -> BaseException:
-    """The instrument's own exception behind bluesky's wrappers."""
-    seen = set()
-    while id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, FailedStatus) and exc.args:
-            st = exc.args[0]
-            inner = st.exception() if hasattr(st, "exception") else None
-            if isinstance(inner, BaseException):
-                exc = inner
-                continue
-        nxt = exc.__cause__ or (exc.__context__ if not exc.__suppress_context__ else None)
-        if nxt is None:
-            break
-        exc = nxt
-    return exc
-
-
 def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and the exceptions behind it, outermost first, down to :func:`_root`."""
+    """``exc`` and the exceptions behind bluesky's wrappers, outermost first: through a
+    FailedStatus to its status's exception, and along ``__cause__`` (or an unsuppressed
+    ``__context__``)."""
     out = [exc]
-    root = _root(exc)
     seen = {id(exc)}
-    while out[-1] is not root:
+    while True:
         cur = out[-1]
+        nxt: Any = None
         if isinstance(cur, FailedStatus) and cur.args and hasattr(cur.args[0], "exception"):
             nxt = cur.args[0].exception()
-        else:
+        if not isinstance(nxt, BaseException):
             nxt = cur.__cause__ or (cur.__context__ if not cur.__suppress_context__ else None)
-        if not isinstance(nxt, BaseException) or id(nxt) in seen:
-            break
+        if nxt is None or id(nxt) in seen:
+            return out
         seen.add(id(nxt))
         out.append(nxt)
-    return out
+
+
+def _root(exc: BaseException) -> BaseException:
+    """The instrument's own exception behind bluesky's wrappers."""
+    return _chain(exc)[-1]
 
 
 def classify(exc: BaseException) -> tuple[str, str, bool]:
@@ -133,8 +121,14 @@ def classify(exc: BaseException) -> tuple[str, str, bool]:
 
     root = _root(exc)
     msg = f"{type(root).__name__}: {root}"
-    if isinstance(root, EnvelopeViolation | LimitError):  # nothing moved
+    if isinstance(root, LimitError):
+        # the instrument's own range: every waypoint lies between the current position
+        # (within range) and the target, so the target is beyond it; learned like a refusal
         return msg, "refused", False
+    if isinstance(root, EnvelopeViolation):
+        # the targets passed the envelope before the run: a move refused on the way means
+        # the instrument did not follow (a readback that lags or is broken)
+        return f"refused mid-run by the safety envelope: {root}", "instrument", False
     if getattr(root, "infeasible", False):  # e.g. a combination a dataset never recorded
         return msg, "scientific", False
     for e in reversed(_chain(exc)):  # the innermost that says so: the device's own words

@@ -60,7 +60,10 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                     row["error"] = "; ".join(wider)
             except Exception as exc:
                 ok = False
-                detail = str(exc) or f"did not finish within {timeout:g} s"
+                timed_out = isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
+                detail = str(exc) or (
+                    f"did not finish within {timeout:g} s" if timed_out else "(no message)"
+                )
                 row["error"] = f"{step} failed: {type(exc).__name__}: {detail}"
             rows.append(row)
     finally:

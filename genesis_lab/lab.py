@@ -135,7 +135,7 @@ class Lab:
         where a numeric settable's position cannot be read."""
         out = {}
         for t in targets:
-            limit = self.envelope.limits.get(t) if hasattr(self, "envelope") else None
+            limit = self.envelope.limits.get(t)
             if limit is not None and limit.choices is not None:
                 continue
             try:
@@ -248,6 +248,11 @@ class Lab:
             )
         problems = self.reported_range_problems(names)
         if problems:
+            if self.source.startswith("lab manifest"):  # resume: the stored copy is used
+                problems.append(
+                    "the campaign was run with these limits; start a new campaign with a "
+                    "corrected lab file"
+                )
             raise SpecError(self.source, problems)
 
     def reported_range_problems(self, names: Iterable[str]) -> list[str]:
@@ -307,7 +312,7 @@ def _component(device: Any, path: str) -> Any:
 def _not_settable(device: Any, comp: str, obj: Any, settables: tuple[str, ...]) -> str | None:
     """Why ``device.comp`` cannot take a limit (None when it can): the controller moves
     only the settables a device declares, and only through a working ``set``."""
-    from ophyd.signal import SignalRO
+    from ophyd.signal import EpicsSignalRO, SignalRO
 
     if obj is None:
         return "no such component"
@@ -316,10 +321,8 @@ def _not_settable(device: Any, comp: str, obj: Any, settables: tuple[str, ...]) 
     names = getattr(device, "component_names", None)
     if not settables and names is not None and comp.split(".")[0] not in names:
         return "not an ophyd component of the device"
-    if not callable(getattr(obj, "set", None)) or isinstance(obj, SignalRO):
+    if not callable(getattr(obj, "set", None)) or isinstance(obj, SignalRO | EpicsSignalRO):
         return "a reading, not settable"
-    if type(obj).__name__ == "EpicsSignalRO":
-        return "a read-only PV"
     return None
 
 

@@ -646,7 +646,8 @@ class Ledger:
         """Seconds the campaign has been driven by ``run`` and ``resume``: each session from
         its start (the creation, then each ``resumed`` note) to its last recorded activity,
         and the latest one up to ``now``.  Time while paused, stopped or crashed does not
-        count, and neither do experiments recorded with ``suggest`` in between."""
+        count, and neither do experiments recorded with ``suggest`` that the campaign did
+        not run."""
         created = float(self.meta("created"))
         starts = [created] + [
             t for (t,) in self._conn.execute("SELECT time FROM log WHERE event='resumed'")
@@ -654,8 +655,11 @@ class Ledger:
         total = 0.0
         for a, b in itertools.pairwise(sorted(starts)):
             (end,) = self._conn.execute(
+                # entries of a manual experiment count only if the campaign ran it (it has a
+                # run); a result recorded with suggest --result was no driving
                 "SELECT MAX(l.time) FROM log l LEFT JOIN experiments e ON e.id = l.experiment"
-                " WHERE l.time >= ? AND l.time < ? AND (e.origin IS NULL OR e.origin != 'manual')",
+                " WHERE l.time >= ? AND l.time < ?"
+                " AND (e.origin IS NULL OR e.origin != 'manual' OR e.run_uid IS NOT NULL)",
                 (a, b),
             ).fetchone()
             total += max(0.0, (end or a) - a)

@@ -149,8 +149,19 @@ def summary_text(p: dict[str, Any]) -> str:
 
 
 def _confirmation_text(c: dict[str, Any]) -> str:
-    """One line on the confirmation replicates (stores from older versions lack the
-    per-objective statistics and the list of unusable replicates)."""
+    """One line on the confirmation replicates, and whether a later experiment has become
+    the best since (stores from older versions lack the per-objective statistics and the
+    list of unusable replicates)."""
+    text = _verdict_text(c)
+    if c.get("superseded_by") is not None:
+        text += (
+            f" [of experiment {c['experiment']}; the best is now experiment "
+            f"{c['superseded_by']}, recorded after the confirmation]"
+        )
+    return text
+
+
+def _verdict_text(c: dict[str, Any]) -> str:
     usable = len(c["replicates"])
     measured = c.get("measured", usable)
     bad = c.get("unusable") or []
@@ -176,12 +187,6 @@ def _confirmation_text(c: dict[str, Any]) -> str:
         return (
             f"not confirmed: {len(bad)} of {measured} {of} failed or were infeasible ({why}); "
             f"the other {usable}: {stats} ({ci}{first})"
-        )
-    if c.get("superseded_by") is not None:
-        return (
-            f"{_confirmation_text({**c, 'superseded_by': None})} [of experiment "
-            f"{c['experiment']}; the best is now experiment {c['superseded_by']}, recorded "
-            "after the confirmation]"
         )
     if c.get("agrees_with_original") is False:
         lo, hi = c["prediction_interval"]

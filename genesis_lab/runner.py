@@ -18,7 +18,7 @@ from plans import experiment
 
 from .agent import Agent, Observation
 from .documents import invalid_readings, readings_from_documents, run_completed
-from .errors import GenesisError
+from .errors import GenesisError, storage_problem, store_failure_text
 from .executor import EmbeddedExecutor, RunOutcome, StopRequest
 from .lab import Lab
 from .ledger import Experiment, Ledger
@@ -394,7 +394,13 @@ class CampaignRunner:
 
     def execute(self, e: Experiment) -> None:
         targets = {p.device: e.parameters[p.name] for p in self.campaign.parameters}
-        reasons = self.lab.envelope.check(targets, self.lab.positions(targets))
+        current = self.lab.positions(targets)
+        unknown = self.lab.envelope.unknown_positions(targets, current)
+        if unknown:  # the instrument's state, not the proposal: not learned, breaker counts
+            self.ledger.finish(e.id, "failed", error="; ".join(unknown), failure_kind="instrument")
+            self._report(e.id)
+            return
+        reasons = self.lab.envelope.check(targets, current)
         if reasons:
             self._refusals += 1
             self.ledger.finish(
@@ -410,10 +416,16 @@ class CampaignRunner:
             self._store_error: BaseException | None = None
             outcome = self.executor.run(self._plan(e, targets), self._store_document)
             if self._store_error is not None:
-                raise StoreFailure(
-                    f"could not record a document of experiment {e.id} in {self.ledger.directory}:"
-                    f" {type(self._store_error).__name__}: {self._store_error}"
-                ) from self._store_error
+                err = self._store_error
+                problem = storage_problem(err)
+                if problem is not None:
+                    text = store_failure_text(self.ledger.directory, *problem, err, resumable=True)
+                else:
+                    text = (
+                        f"could not record a document of experiment {e.id} in "
+                        f"{self.ledger.directory}: {type(err).__name__}: {err}"
+                    )
+                raise StoreFailure(text) from err
             if outcome.status == "interrupted":
                 self._abort_and_requeue(e, outcome.uid, outcome.error or "interrupted")
                 raise CampaignInterrupted()
@@ -429,7 +441,7 @@ class CampaignRunner:
                 )
                 continue
             self._settle_failure(e, outcome)
-            if outcome.failure_kind == "refused":  # the guard on set() refused a move
+            if outcome.failure_kind == "refused":  # the instrument refused the target
                 self._refusals = refusals + 1
             break
         self._report(e.id)

@@ -6,13 +6,15 @@ Measurement model
 A reading of output ``o`` at lab time ``t`` is::
 
     reading = min(truth_o(setpoints) + drift * drift_o(t) + noise * sigma_o * z, saturation_o)
+    reading = max(reading, minimum_o)     # a quantity that cannot be negative is never read so
 
 with ``z`` standard normal (from ``self.rng``), ``sigma_o = OUTPUTS[o].noise`` an
 *absolute* standard deviation in the output's units (subclasses may override
 :meth:`Simulator._noise_std`, e.g. for Poisson counting noise), and ``drift_o(t)``
 a slow seeded function of lab time: a linear trend plus a sinusoid of random
 phase and period (1-3 lab hours), zero at ``t = 0``, whose size is about
-``OUTPUTS[o].drift`` output units per lab hour.  With ``noise=0`` and ``drift=0``
+``OUTPUTS[o].drift`` output units per lab hour.  ``minimum_o = OUTPUTS[o].minimum``
+(``-inf`` unless declared; e.g. 0 for a rate).  With ``noise=0`` and ``drift=0``
 a reading equals ``truth(**setpoints)`` exactly.
 
 Time

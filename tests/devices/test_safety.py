@@ -50,7 +50,16 @@ def test_guard_refuses_before_the_device_moves(reactor):
 
 
 def test_guard_also_covers_put_and_move():
+    from ophyd import Signal
     from ophyd.positioner import SoftPositioner
+
+    sig = Signal(name="valve", value=25.0)
+    guard(sig, "rig.valve", Limit(20, 120))
+    with pytest.raises(EnvelopeViolation, match="outside the hard limits"):
+        sig.put(130)
+    assert sig.get() == 25.0
+    sig.put(30)
+    assert sig.get() == 30
 
     axis = SoftPositioner(name="axis", init_pos=25.0)
     guard(axis, "stage.axis", Limit(20, 120, max_step=15))

@@ -100,27 +100,37 @@ def test_a_custom_heater_with_a_max_step_is_moved_in_steps(lab_dir, capsys):
         assert [e.status for e in ledger.experiments()] == ["done"] * 6
 
 
-def test_refusals_by_the_guard_during_a_run_stop_the_campaign(lab_dir, capsys):
-    # the planned steps start from the broken readback (500): the guard on set() refuses
-    # them mid-run; those refusals count like the ones found before the run
+def test_a_move_the_guard_refuses_mid_run_is_an_instrument_failure(lab_dir, capsys):
+    # the targets pass the envelope, but the planned steps start from the broken readback
+    # (500): the guard on set() refuses them mid-run.  The instrument did not follow, so
+    # the failure breaker stops the campaign for a person (before, it looped for ever),
+    # and nothing is learned about the targets
     campaign = _campaign(lab_dir, "StuckHeater", {"min": 20, "max": 120, "max_step": 15})
-    code, stdout, err = run_cli(capsys, "run", campaign, "--out", lab_dir / "r", "--quiet")
+    code, stdout, err = run_cli(
+        capsys, "run", campaign, "--out", lab_dir / "r", "--quiet", "--max-experiments", 20
+    )
     assert code == 1 and "Traceback" not in err, err
-    assert "25 proposals in a row were refused" in stdout and "new campaign" in stdout, stdout
+    assert "stopped after 5 instrument failures in a row" in stdout, stdout
     with Ledger.open(lab_dir / "r") as ledger:
         exps = ledger.experiments()
-    assert len(exps) == 25 and all(e.status == "refused" for e in exps)
+    assert len(exps) == 5 and all(e.failure_kind == "instrument" for e in exps)
+    assert "refused mid-run by the safety envelope" in exps[0].error
 
 
 def test_an_axis_whose_position_is_unknown_is_never_moved_with_a_max_step(lab_dir, capsys):
     campaign = _campaign(lab_dir, "UnhomedHeater", {"min": 20, "max": 120, "max_step": 15})
-    code, stdout, err = run_cli(capsys, "run", campaign, "--out", lab_dir / "r", "--quiet")
+    code, stdout, err = run_cli(
+        capsys, "run", campaign, "--out", lab_dir / "r", "--quiet", "--max-experiments", 20
+    )
     assert code == 1 and "Traceback" not in err, err
+    assert "check the instruments, then 'genesis-lab resume'" in stdout, stdout
     with Ledger.open(lab_dir / "r") as ledger:
         exps = ledger.experiments()
-    assert exps and all(e.status == "refused" for e in exps)
+    # the instrument's state, not the proposals: failures the model does not learn from
+    assert len(exps) == 5 and all(e.failure_kind == "instrument" for e in exps)
     assert "current position is unknown (nan)" in exps[0].error
     assert "home the axis" in exps[0].error
+    assert all(e.started_at is None for e in exps)  # nothing was started, nothing moved
 
 
 def test_failures_are_classified_by_what_the_device_says():

@@ -178,6 +178,15 @@ def test_a_confirmation_that_a_later_result_overtook_says_so(examples, tmp_path,
     assert code == 0, err
     code, stdout, _ = run_cli(capsys, "status", out)
     assert "the best is now experiment" in stdout, stdout
+    code, stdout, err = run_cli(capsys, "suggest", out, *params, "--json")
+    assert code == 0 and json.loads(stdout)["status"] == "queued", stdout
+    # resume runs the queued points (beyond the budget), as suggest said
+    code, _, err = run_cli(capsys, "resume", out, *QUICK)
+    assert code == 0, err
+    with Ledger.open(out) as ledger:
+        manual = [e for e in ledger.experiments() if e.origin == "manual"]
+    assert [e.status for e in manual] == ["done"] * 3
+    assert [bool(e.run_uid) for e in manual] == [True, False, True]  # the middle: --result
 
 
 def test_read_only_and_full_disks_get_a_message_and_lose_nothing(examples, tmp_path, capsys):
@@ -259,3 +268,26 @@ def test_sigterm_stops_like_ctrl_c_and_the_campaign_resumes(examples, tmp_path):
             )
         ]
     assert starts == list(range(1, len(starts) + 1))
+
+
+def test_a_reader_that_goes_away_is_not_an_error(examples, tmp_path, capsys):
+    # `genesis-lab status DIR --json | head -1`: the pipe closes before the output is written
+    out = tmp_path / "r"
+    code, _, err = run_cli(
+        capsys,
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--max-experiments",
+        2,
+        *QUICK,
+    )
+    assert code == 0, err
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "genesis_lab", "status", str(out), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    proc.stdout.close()  # long before the command has imported anything
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0 and "Traceback" not in err, err

@@ -108,9 +108,13 @@ def test_heating_latency():
 
 
 def test_rates_and_ratios_are_never_reported_negative():
-    # a slow, low-yield setting: the space-time yield is small next to its drift and noise
-    r = FlowReactor(seed=3, drift=3.0)
+    # a slow, low-yield setting: the space-time yield (about 15 kg m^-3 h^-1) is small next
+    # to its measurement noise (10), so some raw readings would be negative (no drift here:
+    # over many lab hours at this setting it would swamp the value)
+    r = FlowReactor(seed=3, drift=0)
     for name, value in {"residence_time": 30, "temperature": 30, "equivalents": 1}.items():
         r.set(name, value)
-    sty = [r.measure()["space_time_yield"] for _ in range(200)]
-    assert min(sty) >= 0.0
+    readings = [r.measure() for _ in range(100)]
+    sty = [m["space_time_yield"] for m in readings]
+    assert min(sty) >= 0.0 and min(m["e_factor"] for m in readings) >= 0.0
+    assert 0 < sum(v == 0 for v in sty) < 20  # the floor catches the odd noisy reading only

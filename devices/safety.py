@@ -21,11 +21,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Limit", "SafetyEnvelope", "EnvelopeViolation", "guard"]
+__all__ = ["Limit", "SafetyEnvelope", "EnvelopeViolation", "choice_key", "guard"]
 
 
 class EnvelopeViolation(ValueError):
     """A requested setpoint is outside the envelope. Nothing was moved."""
+
+
+def choice_key(value: Any) -> Any:
+    """What a choice is compared by: numbers by value (40 == 40.0), anything else as text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -36,10 +43,14 @@ class Limit:
     forbidden: tuple[tuple[float, float], ...] = field(default_factory=tuple)
     choices: tuple[Any, ...] | None = None
 
+    def allows_choice(self, value: Any) -> bool:
+        """``value`` is one of ``choices`` (40 and 40.0 are one setting)."""
+        return choice_key(value) in {choice_key(c) for c in self.choices or ()}
+
     def violation(self, value: Any) -> str | None:
         """Why ``value`` may never be set, or None if it may."""
         if self.choices is not None:
-            if str(value) not in {str(c) for c in self.choices}:
+            if not self.allows_choice(value):
                 return f"{value!r} is not one of the allowed values {list(self.choices)}"
             return None
         try:

@@ -212,9 +212,12 @@ _non_negative_int = _int_at_least(0)
 
 
 def _positive_seconds(text: str) -> float:
-    v = _non_negative_float(text)
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not 0 < v <= 86400:
-        raise argparse.ArgumentTypeError(f"{v:g} must be more than 0 and at most 86400 s")
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0 and at most 86400 s")
     return v
 
 

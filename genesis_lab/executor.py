@@ -164,8 +164,10 @@ class EmbeddedExecutor:
                     self.RE(plan)
             except RunEngineInterrupted:
                 with contextlib.redirect_stdout(sys.stderr):
-                    self.RE.abort(reason="interrupted by the user (Ctrl-C)")
-                return RunOutcome("interrupted", _uid(docs), docs, "interrupted by the user")
+                    self.RE.abort(reason="interrupted (Ctrl-C or a stop signal)")
+                return RunOutcome(
+                    "interrupted", _uid(docs), docs, "interrupted (Ctrl-C or a stop signal)"
+                )
             except Exception as exc:
                 msg, kind, retryable = classify(exc)
                 return RunOutcome("failed", _uid(docs), docs, msg, kind, retryable)

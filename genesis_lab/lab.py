@@ -90,7 +90,8 @@ class Lab:
                 obj = _component(device, comp)
                 why = _not_settable(device, comp, obj, settables)
                 if why:
-                    allowed = ", ".join(settables) or "its settable components"
+                    allowed = ", ".join(c for c in settables if c != comp)
+                    allowed = allowed or "its settable components"
                     problems.append(
                         f"{where}.limits.{comp}: {name} has no settable {comp!r} ({why}); "
                         f"use {allowed}"
@@ -184,7 +185,7 @@ class Lab:
             lim = self.envelope.limits[p.device]
             if isinstance(p, CategoricalParameter):
                 if lim.choices is not None:
-                    bad = [c for c in p.choices if str(c) not in {str(x) for x in lim.choices}]
+                    bad = [c for c in p.choices if not lim.allows_choice(c)]
                     if bad:
                         problems.append(
                             f"{where}.choices: {bad} are not allowed for {p.device} by "

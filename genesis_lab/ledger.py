@@ -17,6 +17,7 @@ writer. Everything is JSON: nothing is pickled.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import json
@@ -236,6 +237,17 @@ class Experiment:
         return dict(self.__dict__)
 
 
+def _stored(text: str, what: str) -> Any:
+    """JSON read back from the store; StoreError (exit 2) when it was damaged."""
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        raise StoreError(
+            f"{what} in the ledger is damaged (not valid JSON): the store was changed outside "
+            "Genesis Lab; restore the folder from a backup"
+        ) from None
+
+
 class Ledger:
     """Durable record of one campaign. Use :meth:`create` or :meth:`open`."""
 
@@ -317,7 +329,8 @@ class Ledger:
                 lock = _lock_directory(tmp)
             try:
                 if d.exists():
-                    d.rmdir()  # empty (checked above)
+                    with contextlib.suppress(FileNotFoundError):  # gone since: fine
+                        d.rmdir()  # empty (checked above)
                 os.replace(tmp, d)
             except OSError as exc:  # another run created it since the check above
                 if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
@@ -454,7 +467,7 @@ class Ledger:
     # ------------------------------------------------------------ meta
     def meta(self, key: str, default: Any = None) -> Any:
         row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return default if row is None else json.loads(row[0])
+        return default if row is None else _stored(row[0], f"the setting {key!r}")
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._lock, self._conn:
@@ -585,7 +598,7 @@ class Ledger:
         rows = self._conn.execute(
             "SELECT name, doc FROM documents WHERE run_uid=? ORDER BY seq", (run_uid,)
         ).fetchall()
-        return [(r["name"], json.loads(r["doc"])) for r in rows]
+        return [(r["name"], _stored(r["doc"], f"a document of run {run_uid}")) for r in rows]
 
     def run_uids(self) -> list[str]:
         rows = self._conn.execute(
@@ -640,7 +653,7 @@ class Ledger:
             "SELECT device_state FROM experiments WHERE device_state IS NOT NULL "
             "ORDER BY finished_at DESC, id DESC LIMIT 1"
         ).fetchone()
-        return None if row is None else json.loads(row[0])
+        return None if row is None else _stored(row[0], "the last device snapshot")
 
     def time_driven(self, now: float | None = None) -> float:
         """Seconds the campaign has been driven by ``run`` and ``resume``: each session from
@@ -648,7 +661,13 @@ class Ledger:
         and the latest one up to ``now``.  Time while paused, stopped or crashed does not
         count, and neither do experiments recorded with ``suggest`` that the campaign did
         not run."""
-        created = float(self.meta("created"))
+        try:
+            created = float(self.meta("created"))
+        except (TypeError, ValueError):
+            raise StoreError(
+                "the setting 'created' in the ledger is damaged (not a time): the store was "
+                "changed outside Genesis Lab; restore the folder from a backup"
+            ) from None
         starts = [created] + [
             t for (t,) in self._conn.execute("SELECT time FROM log WHERE event='resumed'")
         ]

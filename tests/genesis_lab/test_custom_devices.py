@@ -159,3 +159,27 @@ def test_failures_are_classified_by_what_the_device_says():
         False,
     )
     assert classify(RuntimeError("heater element burnt out"))[1:] == ("instrument", False)
+
+
+def test_numeric_choices_match_by_value(examples, tmp_path, capsys):
+    from tests.conftest import edit_yaml
+
+    edit_yaml(
+        examples / "sim_lab.yaml",
+        lambda d: d["devices"]["reactor"]["limits"].update(temperature={"choices": [40.0, 60.0]}),
+    )
+    campaign = edit_yaml(
+        examples / "reactor_campaign.yaml",
+        lambda d: (
+            d["parameters"][1].update(type="categorical", choices=[40, 60])
+            or d["parameters"][1].pop("bounds")
+            or d["parameters"][1].pop("units", None)
+        ),
+    )
+    out = tmp_path / "r"
+    code, _, err = run_cli(
+        capsys, "run", campaign, "--out", out, "--max-experiments", 3, "--time-scale", 0, "--quiet"
+    )
+    assert code == 0, err  # 40 is the lab's 40.0
+    with Ledger.open(out) as ledger:
+        assert all(e.status == "done" for e in ledger.experiments())

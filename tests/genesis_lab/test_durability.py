@@ -150,6 +150,17 @@ def test_a_damaged_store_is_named_not_a_traceback(examples, tmp_path, capsys):
         code, _, err = run_cli(capsys, *argv)
         assert code == 2 and "Traceback" not in err, err
         assert "campaign manifest" in err and "not valid YAML" in err
+    for name, statement, argv in [
+        ("state", "UPDATE experiments SET device_state = '{' WHERE id = 2", ["resume"]),
+        ("doc", "UPDATE documents SET doc = '{' WHERE seq = 0", ["show", None, "1"]),
+    ]:
+        damaged = tmp_path / name
+        shutil.copytree(out, damaged)
+        _sql(damaged, (statement, ()))
+        args = [damaged if a is None else a for a in argv]
+        args = args + [damaged] if argv == ["resume"] else args
+        code, _, err = run_cli(capsys, *args, *(QUICK if argv == ["resume"] else ()))
+        assert code == 2 and "Traceback" not in err and "is damaged" in err, (name, err)
     # an empty ledger file is refused, and left as it was (not made into a database)
     empty = tmp_path / "empty"
     shutil.copytree(out, empty)

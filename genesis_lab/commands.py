@@ -373,6 +373,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
 
     with Ledger.open(args.dir, readonly=False) as ledger:
         files = CampaignFiles.from_store(ledger)
+        ledger.experiments()  # a damaged row is named here, before anything is added
         campaign = files.campaign
         space = Space(campaign.parameters)
         p0 = campaign.parameters[0]

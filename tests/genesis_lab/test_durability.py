@@ -139,10 +139,17 @@ def test_a_damaged_store_is_named_not_a_traceback(examples, tmp_path, capsys):
     row = tmp_path / "row"
     shutil.copytree(out, row)
     _sql(row, ("UPDATE experiments SET parameters = '{\"residence_time\": 1' WHERE id = 2", ()))
-    for argv in (["status", row], ["export", row, "--csv", "-"], ["show", row, 2]):
+    queue = ["suggest", row, "--param", "residence_time=5", "--param", "temperature=60",
+             "--param", "equivalents=2", "--param", "concentration=0.5"]  # fmt: skip
+    for argv in (["status", row], ["export", row, "--csv", "-"], ["show", row, 2], queue):
         code, _, err = run_cli(capsys, *argv)
         assert code == 2 and "Traceback" not in err, err
         assert "experiment 2 of the ledger is damaged" in err and "backup" in err
+    with Ledger.open(out) as ledger:
+        assert len(ledger.experiments()) == 2  # the original is untouched
+    conn = sqlite3.connect(row / "ledger.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM experiments").fetchone()[0] == 2  # none queued
+    conn.close()
     manifest = tmp_path / "manifest"
     shutil.copytree(out, manifest)
     _sql(manifest, ("UPDATE meta SET value = ? WHERE key = 'campaign_yaml'", ('"a: [b"',)))

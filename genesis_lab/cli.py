@@ -169,6 +169,8 @@ def check_writable(path: str, flag: str) -> None:
     """Refuse an output path that cannot be written, before any work is done."""
     if not path:
         raise UserError(f"{flag}: give a file name")
+    if path == "-" and flag != "--csv":
+        raise UserError(f"{flag} -: give a file name (the table goes to stdout)")
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():

@@ -176,10 +176,15 @@ def _drive(
                 f"  genesis-lab resume {ledger.directory}",
                 file=sys.stderr,
             )
+            if args.json:  # a script still gets the state (paused) to parse
+                paused = status_payload(ledger)
+                emit(lambda: write_json(paused))
             return EXIT_INTERRUPTED
         display.close()
         payload = status_payload(ledger)
         emit(lambda: write_json(payload) if args.json else print(summary_text(payload)))
+        if args.json and not stop.finished:  # the text summary says it; JSON readers need it
+            print(f"genesis-lab: {stop.reason}; exit status 1", file=sys.stderr)
         # a stop for failures or refusals is not success, even after some good experiments:
         # a script driving the lab must notice that the campaign needs a person
         if stop.finished and payload["best"] is None:
@@ -464,8 +469,16 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                     "confirmation is not redone)"
                 )
     if args.json:
-        status = what.split(":")[0].split(";")[0]  # "queued", "recorded as done", ...
-        write_json({"experiment": eid, "parameters": params, "status": status})
+        recorded = what.startswith("recorded")
+        write_json(
+            {
+                "experiment": eid,
+                "parameters": params,
+                "status": "recorded" if recorded else "queued",
+                "feasible": (what == "recorded as done") if recorded else None,
+                "message": what,
+            }
+        )
     else:
         print(f"experiment {eid} {what}")
     return EXIT_OK

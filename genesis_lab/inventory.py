@@ -32,6 +32,7 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                 },
                 "readings": {},
                 "read_latency_ms": None,
+                "triggered": isinstance(dev, Triggerable),
                 "error": None,
             }
             step = "connect"
@@ -48,7 +49,6 @@ def inventory(lab_path: str, timeout: float = 5.0) -> tuple[list[dict[str, Any]]
                 step = "read"
                 reading = dev.read()
                 row["read_latency_ms"] = round((time.perf_counter() - t0) * 1000, 3)
-                row["triggered"] = isinstance(dev, Triggerable)
                 for key, d in desc.items():
                     row["readings"][key] = {
                         "value": reading.get(key, {}).get("value"),

@@ -23,10 +23,12 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
     replicates = sum(e.origin == "confirm" and e.status in ("done", "failed") for e in exps)
     counts["completed"] = counts["done"] + counts["failed"] - replicates
     counts["confirmation_replicates"] = replicates
+    state, process = _state(ledger, counts)
     return {
         "campaign": campaign.name,
         "directory": str(ledger.directory),
-        "state": _state(ledger, counts),
+        "state": state,
+        "process": process,
         "budget": ledger.meta("budget"),
         "seed": ledger.meta("seed"),
         "counts": counts,
@@ -45,12 +47,28 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
     }
 
 
+_NO_PARETO = {
+    "pareto": None,
+    "reference": None,
+    "hypervolume": None,
+    "hypervolume_trace": None,
+}
+
+
 def _confirmation(c: dict[str, Any] | None, best: Any) -> dict[str, Any] | None:
-    """The stored confirmation, marked when a later experiment (e.g. one recorded with
-    ``suggest --result`` after the campaign finished) has since become the best."""
-    if c and best is not None and c.get("experiment") != best.id:
-        return {**c, "superseded_by": best.id}
-    return c
+    """The stored confirmation with its verdict (``confirmed``: every replicate feasible,
+    at least 2, and the first measurement where one more would fall), marked when a later
+    experiment (e.g. one recorded with ``suggest --result`` after the campaign finished) has
+    since become the best."""
+    if not c:
+        return c
+    confirmed = (
+        c.get("mean") is not None
+        and not c.get("unusable")
+        and c.get("agrees_with_original") is not False
+    )
+    superseded = best.id if best is not None and c.get("experiment") != best.id else None
+    return {**c, "confirmed": confirmed, "superseded_by": superseded}
 
 
 def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
@@ -60,7 +78,7 @@ def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
     single-objective best, the Pareto set and the trace leave them out."""
     objs = campaign.objectives
     if len(objs) < 2:
-        return {}
+        return dict(_NO_PARETO)  # the same keys for every campaign
     sign = np.array([-1.0 if o.goal == "maximize" else 1.0 for o in objs])
     rows, trace = [], []
     refs = [o.reference for o in objs]
@@ -89,19 +107,20 @@ def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
     }
 
 
-def _state(ledger: Ledger, counts: dict[str, int]) -> str:
+def _state(ledger: Ledger, counts: dict[str, int]) -> tuple[str, int | None]:
+    """The campaign's state, and the process driving it (when running)."""
     driver = ledger.driver()  # another process (a run, or a resume even of a finished one)
     if driver is not None:
-        return "running" + (f" (process {driver['pid']})" if driver.get("pid") else "")
+        return "running", driver.get("pid")
     if counts["running"]:
-        return "interrupted" if ledger.tells_driver else "running or interrupted"
+        return ("interrupted" if ledger.tells_driver else "running or interrupted"), None
     reason = ledger.meta("stop_reason")
     if reason:
         # stopped for failures or refusals: a person must act.  Folders from before
         # stop_finished was recorded: every such reason starts with "stopped".
         finished = ledger.meta("stop_finished", not reason.startswith("stopped"))
-        return "finished" if finished else "stopped"
-    return "paused" if counts["completed"] or counts["proposed"] else "new"
+        return ("finished" if finished else "stopped"), None
+    return ("paused" if counts["completed"] or counts["proposed"] else "new"), None
 
 
 def _fmt(v: Any) -> str:
@@ -110,7 +129,8 @@ def _fmt(v: Any) -> str:
 
 def summary_text(p: dict[str, Any]) -> str:
     c = p["counts"]
-    lines = [f"campaign {p['campaign']} ({p['state']}) in {p['directory']}"]
+    state = p["state"] + (f" (process {p['process']})" if p.get("process") else "")
+    lines = [f"campaign {p['campaign']} ({state}) in {p['directory']}"]
     if p.get("stop_reason"):  # a stop for a person says "stopped ..." itself
         finished = p["state"] == "finished"
         lines.append(f"finished: {p['stop_reason']}" if finished else p["stop_reason"])
@@ -131,12 +151,15 @@ def summary_text(p: dict[str, Any]) -> str:
             f"({', '.join(str(x['experiment']) for x in p['pareto'])})"
         )
         if p.get("hypervolume") is not None:
-            lines.append(f"hypervolume: {p['hypervolume']:.6g} (reference {p['reference']})")
+            ref = ", ".join(f"{k} {v:g}" for k, v in p["reference"].items())
+            lines.append(f"hypervolume: {p['hypervolume']:.6g} (reference point: {ref})")
     if p.get("confirmation"):
         lines.append(_confirmation_text(p["confirmation"]))
+    if p["state"] in ("paused", "interrupted"):
+        lines.append(f"continue with: genesis-lab resume {p['directory']}")
     b = p["best"]
     if b is None:
-        lines.append("best: none yet")
+        lines.append("best: none" if p["state"] in ("finished", "stopped") else "best: none yet")
     else:
         lines.append(f"best: experiment {b['experiment']}")
         for k, v in b["objectives"].items():

@@ -170,7 +170,7 @@ def test_a_campaign_without_a_feasible_result_exits_1_and_spreads_its_proposals(
     )
     code, out, err = run_cli(capsys, "run", campaign, "--out", tmp_path / "r", *ARGS)
     assert code == 1 and "without a feasible result" in err
-    assert "best: none yet" in out
+    assert "best: none\n" in out
 
 
 def _confirm_store(tmp_path, examples, replicates: list[tuple[str, float, bool]]):

@@ -288,6 +288,7 @@ def test_unreadable_campaign_and_lab_files(content, needle, examples, tmp_path, 
         (["show", "no/such/dir", "99999999999999999999999"], "is too large"),
         (["bench", "quick", "--only", "buchwald_b"], "genesis-lab bench full --only buchwald_b"),
         (["bench", "quick", "--json", ""], "--json: give a file name"),
+        (["bench", "quick", "--json", "-"], "--json -: give a file name"),
         (["bench", "quick", "--markdown", "/proc/table.md"], "cannot be written"),
     ],
 )

@@ -135,7 +135,8 @@ def test_manual_experiments_are_run_and_learned(finished, capsys):
     code, stdout, _ = run_cli(capsys, "suggest", out, *args)
     assert code == 0 and "queued" in stdout
     code, stdout, _ = run_cli(capsys, "suggest", out, *args, "--result", "yield=91.5", "--json")
-    assert code == 0 and json.loads(stdout)["status"] == "recorded as done"
+    reply = json.loads(stdout)
+    assert code == 0 and reply["status"] == "recorded" and reply["feasible"] is True
     # bad manual input: exit 2 naming every problem, nothing recorded
     code, _, err = run_cli(capsys, "suggest", out, "--param", "temperature=hot")
     assert code == 2 and "'hot' is not a number" in err and "residence_time: missing" in err

@@ -196,6 +196,13 @@ def test_a_confirmation_that_a_later_result_overtook_says_so(examples, tmp_path,
     assert code == 0, err
     code, stdout, _ = run_cli(capsys, "status", out)
     assert "the best is now experiment" in stdout, stdout
+    code, stdout, _ = run_cli(capsys, "status", out, "--json")
+    status = json.loads(stdout)
+    assert status["confirmation"]["superseded_by"] == status["best"]["experiment"]
+    assert isinstance(status["confirmation"]["confirmed"], bool)
+    # the same keys for every campaign: one objective has no Pareto set
+    assert status["pareto"] is None and status["hypervolume"] is None
+    assert status["state"] == "finished" and status["process"] is None
     code, stdout, err = run_cli(capsys, "suggest", out, *params, "--json")
     assert code == 0 and json.loads(stdout)["status"] == "queued", stdout
     # resume runs the queued points (beyond the budget), as suggest said
@@ -255,7 +262,8 @@ def test_sigterm_stops_like_ctrl_c_and_the_campaign_resumes(examples, tmp_path):
     out = tmp_path / "r"
     proc = subprocess.Popen(
         [sys.executable, "-m", "genesis_lab", "run", str(examples / "reactor_campaign.yaml"),
-         "--out", str(out), "--max-experiments", "10", "--time-scale", "0.002", "--quiet"],
+         "--out", str(out), "--max-experiments", "10", "--time-scale", "0.002", "--quiet",
+         "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
@@ -266,8 +274,9 @@ def test_sigterm_stops_like_ctrl_c_and_the_campaign_resumes(examples, tmp_path):
                     break
         time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    stdout, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err, err
+    assert json.loads(stdout)["state"] == "paused"  # a script still gets something to parse
     assert f"genesis-lab resume {out}" in err
     with Ledger.open(out) as ledger:
         exps = ledger.experiments()

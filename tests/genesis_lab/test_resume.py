@@ -287,7 +287,8 @@ def test_a_running_campaign_cannot_be_driven_twice_and_a_killed_one_is_free(
         assert code == 2 and "in use by another run or resume" in err, err
         assert f"process {proc.pid}" in err and "Traceback" not in err
         assert main(["status", str(out), "--json"]) == 0
-        assert json.loads(capsys.readouterr().out)["state"] == f"running (process {proc.pid})"
+        status = json.loads(capsys.readouterr().out)
+        assert status["state"] == "running" and status["process"] == proc.pid
         # readers and manual suggestions still work beside the driver
         assert main(["status", str(out)]) == 0
         capsys.readouterr()

@@ -23,7 +23,7 @@ from .errors import StoreError
 from .errors import UserError as UsageError
 from .ledger import Ledger, to_json
 from .progress import ProgressDisplay
-from .report import experiment_rows, status_payload, summary_text
+from .report import campaign_state, experiment_rows, status_payload, summary_text
 from .runner import CampaignInterrupted, CampaignRunner
 from .session import CampaignFiles
 
@@ -104,15 +104,6 @@ def campaign_notes(campaign: Any, budget: int) -> list[str]:
             "the target, however the others stand"
         )
     return notes
-
-
-def _finished_and_idle(ledger: Ledger) -> bool:
-    """The campaign finished and no process is driving it now."""
-    return (
-        ledger.driver() is None
-        and bool(ledger.meta("stop_reason"))
-        and bool(ledger.meta("stop_finished", False))
-    )
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -442,18 +433,19 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                     error="recorded by the user as a failed measurement",
                     failure_kind="scientific",
                 )
-            what = "recorded as infeasible"
+            what, recorded, feasible = "recorded as infeasible", True, False
         elif results:
             eid = ledger.propose(params, origin="manual", provenance=provenance)
             ledger.start(eid)
             ledger.finish(eid, "done", objectives=objectives, feasible=True)
-            what = "recorded as done"
+            what, recorded, feasible = "recorded as done", True, True
         else:
             if args.feasible:
                 raise UsageError(
                     "--feasible goes with --result (a measurement made elsewhere); leave it "
                     "out to queue the experiment for the campaign to run"
                 )
+            recorded, feasible = False, None
             ahead = len(ledger.experiments("proposed"))
             eid = ledger.propose(params, origin="manual", provenance=provenance)
             what = (
@@ -462,20 +454,19 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 else f"queued: the campaign runs it after the {ahead} experiment"
                 f"{'s' if ahead > 1 else ''} already queued (now if running, else on resume)"
             )
-            if _finished_and_idle(ledger):
+            if campaign_state(ledger)[0] == "finished":
                 what = (
                     "queued; the campaign has finished, so it runs only when you "
                     f"'genesis-lab resume {ledger.directory}' (beyond the budget; the "
                     "confirmation is not redone)"
                 )
     if args.json:
-        recorded = what.startswith("recorded")
         write_json(
             {
                 "experiment": eid,
                 "parameters": params,
                 "status": "recorded" if recorded else "queued",
-                "feasible": (what == "recorded as done") if recorded else None,
+                "feasible": feasible,
                 "message": what,
             }
         )

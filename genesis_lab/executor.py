@@ -119,7 +119,8 @@ def classify(exc: BaseException) -> tuple[str, str, bool]:
     device's message."""
     from ophyd.utils import LimitError
 
-    root = _root(exc)
+    chain = _chain(exc)
+    root = chain[-1]
     msg = f"{type(root).__name__}: {root}"
     if isinstance(root, LimitError):
         # the instrument's own range: every waypoint lies between the current position
@@ -131,7 +132,7 @@ def classify(exc: BaseException) -> tuple[str, str, bool]:
         return f"refused mid-run by the safety envelope: {root}", "instrument", False
     if getattr(root, "infeasible", False):  # e.g. a combination a dataset never recorded
         return msg, "scientific", False
-    for e in reversed(_chain(exc)):  # the innermost that says so: the device's own words
+    for e in reversed(chain):  # the innermost that says so: the device's own words
         if getattr(e, "retryable", False) or isinstance(e, TimeoutError | ConnectionError):
             return f"{type(e).__name__}: {e}", "infrastructure", True
     return msg, "instrument", False

@@ -655,12 +655,12 @@ class Ledger:
         ).fetchone()
         return None if row is None else _stored(row[0], "the last device snapshot")
 
-    def time_driven(self, now: float | None = None) -> float:
-        """Seconds the campaign has been driven by ``run`` and ``resume``: each session from
-        its start (the creation, then each ``resumed`` note) to its last recorded activity,
-        and the latest one up to ``now``.  Time while paused, stopped or crashed does not
-        count, and neither do experiments recorded with ``suggest`` that the campaign did
-        not run."""
+    def driven_sessions(self) -> tuple[float, float]:
+        """(seconds the campaign was driven by ``run`` and ``resume`` before its latest
+        session, the start of that session).  A session runs from its start (the creation,
+        then each ``resumed`` note) to its last recorded activity; time while paused, stopped
+        or crashed does not count, nor do experiments recorded with ``suggest`` that the
+        campaign did not run."""
         try:
             created = float(self.meta("created"))
         except (TypeError, ValueError):
@@ -668,11 +668,12 @@ class Ledger:
                 "the setting 'created' in the ledger is damaged (not a time): the store was "
                 "changed outside Genesis Lab; restore the folder from a backup"
             ) from None
-        starts = [created] + [
-            t for (t,) in self._conn.execute("SELECT time FROM log WHERE event='resumed'")
-        ]
+        starts = sorted(
+            [created]
+            + [t for (t,) in self._conn.execute("SELECT time FROM log WHERE event='resumed'")]
+        )
         total = 0.0
-        for a, b in itertools.pairwise(sorted(starts)):
+        for a, b in itertools.pairwise(starts):
             (end,) = self._conn.execute(
                 # entries of a manual experiment count only if the campaign ran it (it has a
                 # run); a result recorded with suggest --result was no driving
@@ -682,7 +683,13 @@ class Ledger:
                 (a, b),
             ).fetchone()
             total += max(0.0, (end or a) - a)
-        return total + max(0.0, (time.time() if now is None else now) - max(starts))
+        return total, starts[-1]
+
+    def time_driven(self, now: float | None = None) -> float:
+        """Seconds the campaign has been driven (:meth:`driven_sessions`), the latest session
+        counted up to ``now``."""
+        before, start = self.driven_sessions()
+        return before + max(0.0, (time.time() if now is None else now) - start)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(STATUSES, 0)

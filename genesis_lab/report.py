@@ -12,7 +12,7 @@ from .runner import best_experiment
 from .session import stored_campaign
 from .spec import CampaignSpec
 
-__all__ = ["status_payload", "summary_text", "experiment_rows"]
+__all__ = ["campaign_state", "status_payload", "summary_text", "experiment_rows"]
 
 
 def status_payload(ledger: Ledger) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
     replicates = sum(e.origin == "confirm" and e.status in ("done", "failed") for e in exps)
     counts["completed"] = counts["done"] + counts["failed"] - replicates
     counts["confirmation_replicates"] = replicates
-    state, process = _state(ledger, counts)
+    state, process = campaign_state(ledger, counts)
     return {
         "campaign": campaign.name,
         "directory": str(ledger.directory),
@@ -107,8 +107,11 @@ def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
     }
 
 
-def _state(ledger: Ledger, counts: dict[str, int]) -> tuple[str, int | None]:
+def campaign_state(ledger: Ledger, counts: dict[str, int] | None = None) -> tuple[str, int | None]:
     """The campaign's state, and the process driving it (when running)."""
+    if counts is None:
+        counts = ledger.counts()
+        counts["completed"] = ledger.count_completed()
     driver = ledger.driver()  # another process (a run, or a resume even of a finished one)
     if driver is not None:
         return "running", driver.get("pid")

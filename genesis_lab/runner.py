@@ -8,6 +8,7 @@ and rebuilds the agent by replaying the ledger.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -127,6 +128,7 @@ class CampaignRunner:
         self._refusals = 0
         self._breaker_from = 0  # failures of experiments up to this id no longer count
         self._observations: dict[int, tuple[Experiment, Observation | None]] = {}
+        self._sessions: tuple[float, float] | None = None  # see _time_driven
 
     # ------------------------------------------------------------ state
     def completed(self) -> int:
@@ -274,7 +276,7 @@ class CampaignRunner:
         if self.completed() >= self.budget:
             return Stop(f"budget of {self.budget} experiments reached", True)
         wall = self.campaign.budget.wall_time
-        if wall is not None and self.ledger.time_driven() >= wall:
+        if wall is not None and self._time_driven() >= wall:
             return Stop(f"wall-time budget of {wall:g} s reached (time spent running)", True)
         rules = self.campaign.stop
         best = best_experiment(exps, self.campaign)
@@ -291,6 +293,14 @@ class CampaignRunner:
             if since >= rules.no_improvement:
                 return Stop(f"no improvement in {since} experiments", True)
         return None
+
+    def _time_driven(self) -> float:
+        """Seconds this campaign has been driven; earlier sessions are read once per process
+        (only this process, the one driver, starts a session), not at every experiment."""
+        if self._sessions is None:
+            self._sessions = self.ledger.driven_sessions()
+        before, start = self._sessions
+        return before + max(0.0, time.time() - start)
 
     def run(self) -> Stop:
         """Run until a stop rule holds, and say why. Raises CampaignInterrupted.
@@ -611,21 +621,20 @@ def confirmation_summary(
     }
     if len(usable) < 2:
         return out
+    n = len(usable)
+    t = float(stats.t.ppf(0.5 + level / 2, n - 1))
+    table = np.array([values(e) for e in usable])  # replicates x objectives
+    sd = table.std(axis=0, ddof=1)
     per: dict[str, Any] = {}
     for k, name in enumerate(names):
-        v = np.array([values(e)[k] for e in usable])  # type: ignore[index]
-        mean, sem = float(v.mean()), float(stats.sem(v))
-        half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1) * sem) if sem > 0 else 0.0
+        mean, half = float(table[:, k].mean()), t * float(sd[k]) / math.sqrt(n)
         per[name] = {"mean": mean, "ci": [mean - half, mean + half], "half_width": half}
     mean = per[obj.name]["mean"]
     better = [v for v in others if (v > mean if obj.goal == "maximize" else v < mean)]
     # the range one more measurement of the point would fall in (t prediction interval): a
     # first measurement outside it was luck (or a typo) that the replicates do not reproduce
-    v = np.array(out["replicates"], dtype=float)
-    spread = float(
-        stats.t.ppf(0.5 + level / 2, len(v) - 1) * v.std(ddof=1) * math.sqrt(1 + 1 / len(v))
-    )
-    spread = max(spread, 1e-9 * max(1.0, abs(mean)))
+    first = names.index(obj.name)
+    spread = max(t * float(sd[first]) * math.sqrt(1 + 1 / n), 1e-9 * max(1.0, abs(mean)))
     agrees = None
     if isinstance(original, int | float) and math.isfinite(original):
         agrees = bool(abs(original - mean) <= spread)

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from devices.safety import choice_key
+
 from ._common import Choice, Count, Number, Strict, load_yaml, register_tag, validate
 
 __all__ = [
@@ -92,8 +94,7 @@ class CategoricalParameter(_ParameterBase):
     @field_validator("choices")
     @classmethod
     def _distinct(cls, v: list[Any]) -> list[Any]:
-        # 40 and 40.0 are one setting of a numeric settable
-        keys = [float(c) if isinstance(c, int | float) else str(c) for c in v]
+        keys = [choice_key(c) for c in v]  # 40 and 40.0 are one setting
         if len(set(keys)) != len(v):
             raise ValueError("choices must be distinct")
         return v

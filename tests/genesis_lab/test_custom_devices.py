@@ -92,12 +92,24 @@ def _campaign(lab_dir, cls: str, limit: dict, budget: int = 6):
     return path
 
 
-def test_a_custom_heater_with_a_max_step_is_moved_in_steps(lab_dir, capsys):
-    campaign = _campaign(lab_dir, "Heater", {"min": 20, "max": 120, "max_step": 15})
-    code, _, err = run_cli(capsys, "run", campaign, "--out", lab_dir / "r", "--quiet")
-    assert code == 0, err
+STEPPED = {"min": 20, "max": 120, "max_step": 15}
+
+
+def _run(lab_dir, capsys, cls: str):
+    """Run the heater campaign on ``cls`` (at most 20 experiments): exit code, stdout, stderr
+    and the experiments recorded."""
+    campaign = _campaign(lab_dir, cls, STEPPED)
+    code, stdout, err = run_cli(
+        capsys, "run", campaign, "--out", lab_dir / "r", "--quiet", "--max-experiments", 20
+    )
     with Ledger.open(lab_dir / "r") as ledger:
-        assert [e.status for e in ledger.experiments()] == ["done"] * 6
+        return code, stdout, err, ledger.experiments()
+
+
+def test_a_custom_heater_with_a_max_step_is_moved_in_steps(lab_dir, capsys):
+    code, _, err, exps = _run(lab_dir, capsys, "Heater")
+    assert code == 0, err
+    assert [e.status for e in exps] == ["done"] * 20
 
 
 def test_a_move_the_guard_refuses_mid_run_is_an_instrument_failure(lab_dir, capsys):
@@ -105,27 +117,17 @@ def test_a_move_the_guard_refuses_mid_run_is_an_instrument_failure(lab_dir, caps
     # (500): the guard on set() refuses them mid-run.  The instrument did not follow, so
     # the failure breaker stops the campaign for a person (before, it looped for ever),
     # and nothing is learned about the targets
-    campaign = _campaign(lab_dir, "StuckHeater", {"min": 20, "max": 120, "max_step": 15})
-    code, stdout, err = run_cli(
-        capsys, "run", campaign, "--out", lab_dir / "r", "--quiet", "--max-experiments", 20
-    )
+    code, stdout, err, exps = _run(lab_dir, capsys, "StuckHeater")
     assert code == 1 and "Traceback" not in err, err
     assert "stopped after 5 instrument failures in a row" in stdout, stdout
-    with Ledger.open(lab_dir / "r") as ledger:
-        exps = ledger.experiments()
     assert len(exps) == 5 and all(e.failure_kind == "instrument" for e in exps)
     assert "refused mid-run by the safety envelope" in exps[0].error
 
 
 def test_an_axis_whose_position_is_unknown_is_never_moved_with_a_max_step(lab_dir, capsys):
-    campaign = _campaign(lab_dir, "UnhomedHeater", {"min": 20, "max": 120, "max_step": 15})
-    code, stdout, err = run_cli(
-        capsys, "run", campaign, "--out", lab_dir / "r", "--quiet", "--max-experiments", 20
-    )
+    code, stdout, err, exps = _run(lab_dir, capsys, "UnhomedHeater")
     assert code == 1 and "Traceback" not in err, err
     assert "check the instruments, then 'genesis-lab resume'" in stdout, stdout
-    with Ledger.open(lab_dir / "r") as ledger:
-        exps = ledger.experiments()
     # the instrument's state, not the proposals: failures the model does not learn from
     assert len(exps) == 5 and all(e.failure_kind == "instrument" for e in exps)
     assert "current position is unknown (nan)" in exps[0].error

@@ -21,6 +21,15 @@ from tests.conftest import edit_yaml, run_cli
 QUICK = ("--time-scale", 0, "--quiet")
 
 
+def _reactor_run(capsys, examples, out: Path, experiments: int) -> None:
+    """A short instant run of the README's reactor campaign into ``out``."""
+    code, _, err = run_cli(
+        capsys, "run", examples / "reactor_campaign.yaml", "--out", out,
+        "--max-experiments", experiments, *QUICK,
+    )  # fmt: skip
+    assert code == 0, err
+
+
 def _sql(out: Path, *statements: tuple[str, tuple]) -> None:
     conn = sqlite3.connect(out / "ledger.sqlite")
     with conn:
@@ -44,17 +53,7 @@ def test_a_result_recovered_after_a_crash_does_not_reset_the_instruments(
     examples, tmp_path, capsys
 ):
     out = tmp_path / "r"
-    code, _, err = run_cli(
-        capsys,
-        "run",
-        examples / "reactor_campaign.yaml",
-        "--out",
-        out,
-        "--max-experiments",
-        8,
-        *QUICK,
-    )
-    assert code == 0, err
+    _reactor_run(capsys, examples, out, 8)
     with Ledger.open(out) as ledger:
         before = {e.id: e for e in ledger.experiments()}
     # the state a kill leaves between experiment 6's last document and its result: its run
@@ -125,17 +124,7 @@ def test_wall_time_counts_the_time_spent_running_not_a_pause(examples, tmp_path,
 
 def test_a_damaged_store_is_named_not_a_traceback(examples, tmp_path, capsys):
     out = tmp_path / "r"
-    code, _, err = run_cli(
-        capsys,
-        "run",
-        examples / "reactor_campaign.yaml",
-        "--out",
-        out,
-        "--max-experiments",
-        2,
-        *QUICK,
-    )
-    assert code == 0, err
+    _reactor_run(capsys, examples, out, 2)
     row = tmp_path / "row"
     shutil.copytree(out, row)
     _sql(row, ("UPDATE experiments SET parameters = '{\"residence_time\": 1' WHERE id = 2", ()))
@@ -300,17 +289,7 @@ def test_sigterm_stops_like_ctrl_c_and_the_campaign_resumes(examples, tmp_path):
 def test_a_reader_that_goes_away_is_not_an_error(examples, tmp_path, capsys):
     # `genesis-lab status DIR --json | head -1`: the pipe closes before the output is written
     out = tmp_path / "r"
-    code, _, err = run_cli(
-        capsys,
-        "run",
-        examples / "reactor_campaign.yaml",
-        "--out",
-        out,
-        "--max-experiments",
-        2,
-        *QUICK,
-    )
-    assert code == 0, err
+    _reactor_run(capsys, examples, out, 2)
     proc = subprocess.Popen(
         [sys.executable, "-m", "genesis_lab", "status", str(out), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

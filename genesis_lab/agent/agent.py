@@ -152,7 +152,10 @@ class Agent:
                 self._design = []
             else:
                 self._design = self.space.design(
-                    self.settings.initial_points, self.settings.initial_design, self.seed
+                    self.settings.initial_points,
+                    self.settings.initial_design,
+                    self.seed,
+                    center=self.settings.center_point,
                 )
         return self._design
 
@@ -256,6 +259,7 @@ class Agent:
                 **self.backend.config(),
                 "initial_points": self.settings.initial_points,
                 "initial_design": self.settings.initial_design,
+                "center_point": self.settings.center_point,
             },
             "seed": self.seed,
         }

@@ -245,8 +245,13 @@ class Space:
         """A hashable identity of a point of a finite space (its values as text)."""
         return tuple(str(params[k]) for k in self.names)
 
-    def design(self, n: int, kind: str, seed: int) -> list[dict[str, Any]]:
-        """An initial design of ``n`` points: 'random', 'sobol' or 'lhs'."""
+    def design(self, n: int, kind: str, seed: int, center: bool = False) -> list[dict[str, Any]]:
+        """An initial design of ``n`` points: 'random', 'sobol' or 'lhs'.
+
+        ``center``: the first point sits at the middle of every numeric range (in log space for
+        log-uniform parameters); its categorical choices come from the design as usual.  The
+        remaining points are the first ``n - 1`` of the same design.
+        """
         from scipy.stats import qmc
 
         d = len(self.parameters)
@@ -257,6 +262,11 @@ class Space:
             u = qmc.LatinHypercube(d, seed=seed).random(n)
         else:
             u = np.random.default_rng([seed, 7919]).random((n, d))
+        numeric = [not isinstance(p, CategoricalParameter) for p in self.parameters]
+        if center and n >= 1 and any(numeric):
+            last = u[n - 1].copy()
+            last[numeric] = 0.5
+            u = np.vstack([u[: n - 1], last])
         return [self.from_design(row) for row in u]
 
     def random(self, rng: np.random.Generator) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StrictBool, field_validator, model_validator
 
 from devices.safety import choice_key
 
@@ -275,6 +275,13 @@ class OptimizerSettings(Strict):
     acquisition: Literal["EI", "PI", "LCB", "gp_hedge"] = "EI"
     initial_points: Count = Field(default=8, ge=1, le=100_000)
     initial_design: Literal["random", "sobol", "lhs"] = "sobol"
+    center_point: StrictBool = Field(
+        default=True,
+        description=(
+            "the first initial experiment sits at the middle of every numeric range "
+            "(decision 15); false: every initial point comes from the design"
+        ),
+    )
     exploration: Number = Field(
         default=0.0,
         ge=0,

@@ -19,7 +19,7 @@ from .cli import (
     write_csv,
     write_json,
 )
-from .errors import StoreError
+from .errors import StoreError, counted
 from .errors import UserError as UsageError
 from .ledger import Ledger, to_json
 from .progress import ProgressDisplay
@@ -67,16 +67,16 @@ def campaign_notes(campaign: Any, budget: int) -> list[str]:
     if space.is_finite and space.size < budget:
         notes.append(
             f"the campaign's space has only {space.size:.0f} distinct points, fewer than the "
-            f"budget ({budget} experiments); no point is measured twice, so the campaign "
-            "finishes once every point has been measured"
+            f"budget ({counted(budget, 'experiment')}); no point is measured twice, so the "
+            "campaign finishes once every point has been measured"
         )
     opt = campaign.optimizer
     if opt.model != "random" and opt.initial_points >= budget:
         notes.append(
-            f"optimizer.initial_points ({opt.initial_points}) is not below the budget ({budget} "
-            f"experiments), so every experiment comes from the {opt.initial_design} initial "
-            f"design and the {opt.model} model never proposes one; lower initial_points below "
-            "the budget to let it"
+            f"optimizer.initial_points ({opt.initial_points}) is not below the budget "
+            f"({counted(budget, 'experiment')}), so every experiment comes from the "
+            f"{opt.initial_design} initial design and the {opt.model} model never proposes "
+            "one; lower initial_points below the budget to let it"
         )
     ignored = {"engine"} if opt.model != "GP" else set()
     if opt.model == "random":
@@ -207,7 +207,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         rows = experiment_rows(ledger)
     write_csv(rows, args.csv)
     if args.csv != "-":
-        print(f"wrote {len(rows)} experiments to {args.csv}", file=sys.stderr)
+        print(f"wrote {counted(len(rows), 'experiment')} to {args.csv}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -91,3 +91,8 @@ def store_failure_text(
         f"could not write the campaign store{where}: {why} ({type(exc).__name__}: {exc}); "
         f"{fix}, {then}. Everything recorded before is kept"
     )
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 experiment``, ``3 experiments``: a count with its noun in the right number."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -112,9 +112,9 @@ def print_inventory(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         sets = "\n".join(_envelope_text(k, v) for k, v in r["settables"].items())
         reads = "\n".join(
-            f"{k} = {v['value']:.4g} {v['units']}"
+            f"{k} = {v['value']:.4g}{_unit_text(v['units'])}"
             if isinstance(v["value"], float)
-            else f"{k} = {v['value']} {v['units']}"
+            else f"{k} = {v['value']}{_unit_text(v['units'])}"
             for k, v in r["readings"].items()
         )
         t.add_row(
@@ -127,3 +127,8 @@ def print_inventory(rows: list[dict[str, Any]]) -> None:
             "" if r["read_latency_ms"] is None else f"{r['read_latency_ms']:.2f}",
         )
     Console(width=160).print(t)
+
+
+def _unit_text(units: str | None) -> str:
+    """Units after a value in the table: none for a dimensionless reading ("1" by convention)."""
+    return "" if units in (None, "", "1") else f" {units}"

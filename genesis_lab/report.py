@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import counted
 from .ledger import Ledger
 from .pareto import hypervolume, non_dominated
 from .runner import best_experiment
@@ -150,7 +151,7 @@ def summary_text(p: dict[str, Any]) -> str:
     )
     if p.get("pareto") is not None:
         lines.append(
-            f"Pareto set: {len(p['pareto'])} experiments "
+            f"Pareto set: {counted(len(p['pareto']), 'experiment')} "
             f"({', '.join(str(x['experiment']) for x in p['pareto'])})"
         )
         if p.get("hypervolume") is not None:

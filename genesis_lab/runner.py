@@ -19,7 +19,7 @@ from plans import experiment
 
 from .agent import Agent, Observation
 from .documents import invalid_readings, readings_from_documents, run_completed
-from .errors import GenesisError, storage_problem, store_failure_text
+from .errors import GenesisError, counted, storage_problem, store_failure_text
 from .executor import EmbeddedExecutor, RunOutcome, StopRequest
 from .lab import Lab
 from .ledger import Experiment, Ledger
@@ -274,7 +274,7 @@ class CampaignRunner:
 
     def _finished(self, exps: list[Experiment]) -> Stop | None:
         if self.completed() >= self.budget:
-            return Stop(f"budget of {self.budget} experiments reached", True)
+            return Stop(f"budget of {counted(self.budget, 'experiment')} reached", True)
         wall = self.campaign.budget.wall_time
         if wall is not None and self._time_driven() >= wall:
             return Stop(f"wall-time budget of {wall:g} s reached (time spent running)", True)
@@ -291,7 +291,7 @@ class CampaignRunner:
             # measurements only: an instrument that fails says nothing about improvement
             since = sum(1 for e in exps if e.id > best.id and _measured(e))
             if since >= rules.no_improvement:
-                return Stop(f"no improvement in {since} experiments", True)
+                return Stop(f"no improvement in {counted(since, 'experiment')}", True)
         return None
 
     def _time_driven(self) -> float:

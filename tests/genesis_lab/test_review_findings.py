@@ -422,3 +422,21 @@ def test_devices_submodules_are_reachable_as_attributes():
     code = "import devices; print(devices.sim.FlowReactor.__name__, devices.safety.Limit.__name__)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.split() == ["FlowReactor", "Limit"], done.stderr
+
+
+def test_counts_of_one_read_as_one_experiment(examples, tmp_path, capsys):
+    campaign = examples / "reactor_campaign.yaml"
+    err = _short_run(capsys, campaign, tmp_path / "r", 1)
+    assert "the budget (1 experiment)" in err and "1 experiments" not in err
+    code, out, _ = run_cli(capsys, "status", tmp_path / "r")
+    assert code == 0 and "budget of 1 experiment reached" in out, out
+    code, _, err = run_cli(capsys, "export", tmp_path / "r", "--csv", tmp_path / "r.csv")
+    assert code == 0 and "wrote 1 experiment to" in err, err
+
+
+def test_the_devices_table_prints_no_unit_for_a_dimensionless_reading(examples, capsys):
+    code, out, _ = run_cli(capsys, "devices", examples / "sim_lab.yaml")
+    assert code == 0
+    line = next(ln for ln in out.splitlines() if "xray_transmission =" in ln)
+    value = line.split("xray_transmission =", 1)[1].split("│")[0].split()
+    assert len(value) == 1, line  # the number alone, not "0.97 1"

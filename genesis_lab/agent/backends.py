@@ -113,7 +113,9 @@ class GPBackend(Backend):
     """Genesis Lab's fast GP engine (:mod:`genesis_lab.agent.gpbo`).
 
     A Matern-5/2 ARD GP whose hyperparameters are warm-started and refitted on
-    a schedule, with a vectorized acquisition search plus local polish. The
+    a schedule, with a vectorized acquisition search plus local polish. Until
+    there are 3 observations per lengthscale, the numeric inputs share one
+    lengthscale (decision 16). The
     engine is kept between proposals while the data only grows (the common
     case), and rebuilt when earlier values change (a new worst value moves the
     penalty of infeasible points); it is deterministic either way.
@@ -145,7 +147,10 @@ class GPBackend(Backend):
     def config(self) -> dict[str, Any]:
         return {
             "backend": self.name,
-            "model": "GP (Matern 5/2 ARD, MAP hyperparameters, scheduled refits)",
+            "model": (
+                "GP (Matern 5/2 ARD, one shared lengthscale until 3 observations per "
+                "lengthscale, MAP hyperparameters, scheduled refits)"
+            ),
             "acquisition": self._acq_name(),
             "exploration": self.settings.exploration,
             "finite_candidates": None if self._candidates is None else len(self._candidates),

@@ -18,9 +18,13 @@ Model
   finite candidate sets).  Recommended for all-categorical campaigns scored on ``candidates``:
   ``groups=<one-hot blocks>, additive=True, output_warp="copula"``.
 * Hyperparameters: MAP estimate found by L-BFGS-B on the analytic gradient of the log marginal
-  likelihood + log prior.  Default priors: lengthscale LogNormal(sqrt2 + log(d)/2, sqrt3) (the
-  dimension-scaled prior of current BoTorch), log signal variance ~ N(0, 1.5^2), log noise
-  variance ~ N(-9, 3^2); see :func:`_gp_model.default_priors`.
+  likelihood + log prior.  While there are fewer than ``shared_lengthscale_until`` (3) observations
+  per lengthscale, all numeric inputs share one lengthscale (one-hot groups keep theirs; not with
+  ``additive``): a per-input lengthscale fitted to a handful of points can declare an input
+  irrelevant and stop the search from exploring along it (decision 16).  Default priors:
+  lengthscale LogNormal(sqrt2 + log(d)/2, sqrt3) (the dimension-scaled prior of current
+  BoTorch), log signal variance ~ N(0, 1.5^2), log noise variance ~ N(-9, 3^2); see
+  :func:`_gp_model.default_priors`.
 * Acquisition: log expected improvement (default; numerically stable for tiny EI), log
   probability of improvement, or lower confidence bound.  With ``candidates`` every admissible
   row is scored (vectorized, no polish); exact ties (e.g. the untried levels of a categorical,
@@ -90,6 +94,7 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "additive": False,  # add first-order (per-group) terms to the kernel, weight learned
     "additive_prior": (0.0, 1.5),  # logit of the additive weight ~ N(mean, sd^2)
     "output_warp": None,  # None or "copula" (Gaussian ranks of y before standardizing)
+    "shared_lengthscale_until": 3.0,  # one lengthscale for all inputs while n < this * p
 }
 
 
@@ -137,8 +142,8 @@ class GPBO:
         0``, plus at n=2), a sequence of observation counts, or a pure callable ``n -> bool``.
     **options: see ``_DEFAULT_OPTIONS`` (prior, mean, noise_floor, kappa, batch_strategy,
         n_restarts, n_local, local_scales, n_incumbents, dense_refit_until, refit_fraction,
-        fit_restarts, distinct_tol, groups, additive, additive_prior, output_warp).  Unknown names
-        raise TypeError.
+        fit_restarts, distinct_tol, groups, additive, additive_prior, output_warp,
+        shared_lengthscale_until).  Unknown names raise TypeError.
     groups: None (one lengthscale per column) or disjoint lists of column indices; each list
         shares one lengthscale (pass the one-hot columns of each categorical parameter).  The
         lengthscale prior keeps using ``dim`` (the number of columns).
@@ -304,17 +309,65 @@ class GPBO:
                 starts = [self._chain[points[j - 1]]]
                 if s <= int(self.options["dense_refit_until"]):
                     starts.append(default)
-            theta, _ = fit_map(
-                self._X[:s],
-                ys,
-                starts,
-                self._priors,
-                self.options["noise_floor"],
-                gls_mean=self.options["mean"] == "constant",
-                spec=self._spec,
-            )
+            if self._shared_at(s):
+                theta = self._fit_shared(s, ys, starts)
+            else:
+                theta, _ = fit_map(
+                    self._X[:s],
+                    ys,
+                    starts,
+                    self._priors,
+                    self.options["noise_floor"],
+                    gls_mean=self.options["mean"] == "constant",
+                    spec=self._spec,
+                )
             self._chain[s] = theta
         return self._chain[points[-1]], points[-1]
+
+    def _shared_map(self) -> np.ndarray | None:
+        """Lengthscale index -> shared index for the early phase: every single-column (numeric)
+        lengthscale maps to 0, each multi-column group (a one-hot categorical) keeps its own.
+        None when there is nothing to share (fewer than two numeric lengthscales, or an
+        additive kernel, whose main-effect terms need their own lengthscales)."""
+        sizes = np.array([len(c) for c in self._spec.cols])
+        single = sizes == 1
+        if self._spec.additive or int(single.sum()) < 2:
+            return None
+        out = np.zeros(self._p, int)
+        out[~single] = 1 + np.arange(int((~single).sum()))
+        return out
+
+    def _shared_at(self, n: int) -> bool:
+        """True when the fit on ``n`` observations uses one lengthscale for all numeric inputs."""
+        limit = float(self.options["shared_lengthscale_until"]) * self._p
+        return n < limit and self._shared_map() is not None
+
+    def _fit_shared(self, s: int, ys: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
+        """MAP fit with one lengthscale for all numeric inputs, returned as a full theta.
+
+        With few observations per lengthscale, a separate lengthscale per input is poorly
+        determined: the fit can declare an input irrelevant from the few points of one basin, and
+        the acquisition then hardly explores along it any more (decision 16).
+        """
+        m = self._shared_map()
+        assert m is not None
+        p, q = self._p, int(m.max()) + 1
+        tie = m if self._tie is None else m[self._tie]
+        spec = KernelSpec(self.dim, tie, False)
+        shared = []
+        for t in starts:
+            ls = np.array([float(np.mean(t[:p][m == k])) for k in range(q)])
+            shared.append(np.concatenate([ls, t[p : p + 2]]))
+        t, _ = fit_map(
+            self._X[:s],
+            ys,
+            shared,
+            self._priors,
+            self.options["noise_floor"],
+            gls_mean=self.options["mean"] == "constant",
+            spec=spec,
+        )
+        return np.concatenate([t[:q][m], t[q : q + 2]])
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
         """Model targets: y (copula-warped if ``output_warp="copula"``) standardized."""
@@ -376,6 +429,7 @@ class GPBO:
             "y_mean": mean,
             "y_std": sd,
             "fitted_at_n": fitted_at,
+            "shared_lengthscale": fitted_at >= 2 and self._shared_at(fitted_at),
             "n_observations": n,
             "prior": self.options["prior"],
             "additive_weight": self._spec.weight(theta) if self._spec.additive else None,

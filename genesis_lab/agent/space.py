@@ -248,9 +248,9 @@ class Space:
     def design(self, n: int, kind: str, seed: int, center: bool = False) -> list[dict[str, Any]]:
         """An initial design of ``n`` points: 'random', 'sobol' or 'lhs'.
 
-        ``center``: the first point sits at the middle of every numeric range (in log space for
+        ``center``: the last point sits at the middle of every numeric range (in log space for
         log-uniform parameters); its categorical choices come from the design as usual.  The
-        remaining points are the first ``n - 1`` of the same design.
+        points before it are the first ``n - 1`` of the same design (decision 15).
         """
         from scipy.stats import qmc
 

@@ -422,6 +422,36 @@ def test_groups_share_one_lengthscale_and_validate():
         GPBO(4, output_warp="log")
 
 
+def test_numeric_inputs_share_one_lengthscale_until_three_observations_each():
+    """Decision 16: with fewer than 3 observations per lengthscale the numeric inputs share one;
+    after that each input has its own (ARD).  One-hot groups keep their own lengthscale."""
+    early, _, _ = fitted(d=3, n=8)
+    h = early.hyperparameters
+    assert h["shared_lengthscale"] is True
+    assert len(set(h["lengthscales"])) == 1
+    late, _, _ = fitted(d=3, n=9)
+    h = late.hyperparameters
+    assert h["shared_lengthscale"] is False
+    assert len(set(h["lengthscales"])) == 3
+    off, _, _ = fitted(d=3, n=8, shared_lengthscale_until=0)
+    assert off.hyperparameters["shared_lengthscale"] is False
+    assert len(set(off.hyperparameters["lengthscales"])) == 3
+
+    # two numeric columns and a 3-choice one-hot block: 3 lengthscales, shared below 9 points
+    rng = np.random.default_rng(2)
+    X = np.hstack([rng.random((8, 2)), np.eye(3)[rng.integers(0, 3, 8)]])
+    y = quad(X[:, :2]) + X[:, 2]
+    mixed = GPBO(5, groups=[[2, 3, 4]])
+    mixed.tell(X, y)
+    ls = mixed.hyperparameters["lengthscales"]
+    assert mixed.hyperparameters["shared_lengthscale"] is True
+    assert ls[0] == ls[1] and ls[2] == ls[3] == ls[4] and ls[0] != ls[2]
+    # the additive kernel needs a lengthscale per main effect: never shared
+    additive = GPBO(5, groups=[[2, 3, 4]], additive=True)
+    additive.tell(X, y)
+    assert additive.hyperparameters["shared_lengthscale"] is False
+
+
 @pytest.mark.parametrize(
     "opts", [{"groups": "G"}, {"groups": "G", "additive": True, "output_warp": "copula"}]
 )

@@ -356,6 +356,8 @@ class CampaignRunner:
                 "observations": len(self.agent.observations),  # what the agent had learned
                 "batch": {"size": n, "position": i},
             }
+            if proposal.origin == "model":
+                prov["model_state"] = self.agent.model_state()
             ids.append(
                 self.ledger.propose(
                     proposal.parameters,

@@ -250,6 +250,10 @@ class Agent:
             self._all_points = {self.space.key(p): p for p in points}
         return self._all_points
 
+    def model_state(self) -> dict[str, Any] | None:
+        """The back-end's fitted model behind its last proposal (None if it has no summary)."""
+        return self.backend.model_state()
+
     def provenance(self) -> dict[str, Any]:
         """What produced the next proposal: back-end, its version and configuration, seed."""
         return {

@@ -147,15 +147,41 @@ class GPBackend(Backend):
     def config(self) -> dict[str, Any]:
         return {
             "backend": self.name,
-            "model": (
-                "GP (Matern 5/2 ARD, one shared lengthscale until 3 observations per "
-                "lengthscale, MAP hyperparameters, scheduled refits)"
-            ),
+            "model": self._model_text(),
             "acquisition": self._acq_name(),
             "exploration": self.settings.exploration,
             "finite_candidates": None if self._candidates is None else len(self._candidates),
             **{k: v for k, v in self._kernel_options().items() if k != "groups"},
         }
+
+    def model_state(self) -> dict[str, Any] | None:
+        """The GP's hyperparameters as last fitted, lengthscales per parameter (unit range)."""
+        if self._engine is None or self._engine.n_observations < 2:
+            return None
+        h = self._engine.hyperparameters
+        ls = h["lengthscales"]
+        per_param: dict[str, Any] = {}
+        for p, cols in zip(self.space.parameters, self.space._columns, strict=True):
+            vals = [float(f"{v:.4g}") for v in ls[cols]]
+            per_param[p.name] = vals[0] if len(set(vals)) == 1 else vals
+        return {
+            "lengthscales": per_param,
+            "shared_lengthscale": h["shared_lengthscale"],
+            "signal_variance_standardized": float(f"{h['signal_variance_standardized']:.4g}"),
+            "noise_variance_standardized": float(f"{h['noise_variance_standardized']:.4g}"),
+            "fitted_at_n": h["fitted_at_n"],
+        }
+
+    def _model_text(self) -> str:
+        opts = self._kernel_options()
+        numeric = self.space.unit_dim - sum(len(g) for g in opts.get("groups", []))
+        shared = numeric >= 2 and not opts.get("additive", False)
+        early = "one shared lengthscale for the numeric inputs until 3 observations per "
+        return (
+            "GP (Matern 5/2 ARD, "
+            + (early + "lengthscale, " if shared else "")
+            + "MAP hyperparameters, scheduled refits)"
+        )
 
     def _kernel_options(self) -> dict[str, Any]:
         """One lengthscale per one-hot categorical; for finite one-hot spaces also

@@ -86,6 +86,11 @@ class Backend(ABC):
     def config(self) -> dict[str, Any]:
         return {"backend": self.name}
 
+    def model_state(self) -> dict[str, Any] | None:
+        """A JSON-able summary of the fitted model behind the last model proposal (recorded in
+        its provenance), or None when the back-end has none to give."""
+        return None
+
     @abstractmethod
     def propose(
         self,

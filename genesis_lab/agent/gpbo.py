@@ -62,6 +62,7 @@ of 40 ms).  Callers should run GPBO with one BLAS thread, e.g.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -94,7 +95,7 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "additive": False,  # add first-order (per-group) terms to the kernel, weight learned
     "additive_prior": (0.0, 1.5),  # logit of the additive weight ~ N(mean, sd^2)
     "output_warp": None,  # None or "copula" (Gaussian ranks of y before standardizing)
-    "shared_lengthscale_until": 3.0,  # one lengthscale for all inputs while n < this * p
+    "shared_lengthscale_until": 3.0,  # numeric inputs share one lengthscale for fits on < this * p
 }
 
 
@@ -193,6 +194,9 @@ class GPBO:
         if self.options["output_warp"] not in (None, "copula"):
             raise ValueError("output_warp must be None or 'copula'")
         self._warp = self.options["output_warp"] == "copula"
+        until = self.options["shared_lengthscale_until"]
+        if isinstance(until, bool) or not isinstance(until, numbers.Real) or not until >= 0:
+            raise ValueError("shared_lengthscale_until must be a number >= 0 (0 turns it off)")
         self._spec = KernelSpec(self.dim, self._tie, bool(self.options["additive"]))
         self._p = self._spec.p
         self._priors = default_priors(self.dim, self.options["prior"])
@@ -325,10 +329,11 @@ class GPBO:
         return self._chain[points[-1]], points[-1]
 
     def _shared_map(self) -> np.ndarray | None:
-        """Lengthscale index -> shared index for the early phase: every single-column (numeric)
-        lengthscale maps to 0, each multi-column group (a one-hot categorical) keeps its own.
-        None when there is nothing to share (fewer than two numeric lengthscales, or an
-        additive kernel, whose main-effect terms need their own lengthscales)."""
+        """Lengthscale index -> shared index for the early phase: every single-column
+        lengthscale (a numeric input, as the agent encodes spaces) maps to 0, each multi-column
+        group (a one-hot categorical) keeps its own.  None when there is nothing to share (fewer
+        than two single-column lengthscales, or an additive kernel, whose main-effect terms need
+        their own lengthscales)."""
         sizes = np.array([len(c) for c in self._spec.cols])
         single = sizes == 1
         if self._spec.additive or int(single.sum()) < 2:
@@ -338,7 +343,9 @@ class GPBO:
         return out
 
     def _shared_at(self, n: int) -> bool:
-        """True when the fit on ``n`` observations uses one lengthscale for all numeric inputs."""
+        """True when a fit at schedule point ``n`` ties the numeric lengthscales.  A fit stays in
+        use until the next schedule point, so with a sparse ``refit_schedule`` a shared fit can
+        serve beyond ``shared_lengthscale_until * p`` observations."""
         limit = float(self.options["shared_lengthscale_until"]) * self._p
         return n < limit and self._shared_map() is not None
 
@@ -347,7 +354,9 @@ class GPBO:
 
         With few observations per lengthscale, a separate lengthscale per input is poorly
         determined: the fit can declare an input irrelevant from the few points of one basin, and
-        the acquisition then hardly explores along it any more (decision 16).
+        the acquisition then hardly explores along it any more (decision 16).  The shared
+        lengthscale gets the lengthscale prior once (one lengthscale, one prior term), not once
+        per input it stands for.
         """
         m = self._shared_map()
         assert m is not None

@@ -73,11 +73,14 @@ def test_same_inputs_same_outputs():
         {},
         {"dense_refit_until": 6, "refit_fraction": 0.3},
         {"refit_schedule": 3},
+        {"refit_schedule": 4},  # the shared-lengthscale phase ends between refits (9 -> 12)
         {"groups": [[0, 2]], "additive": True, "output_warp": "copula"},
+        {"d": 5, "groups": [[2, 3, 4]]},  # numeric lengthscales shared, one-hot block apart
     ],
 )
 def test_interleaved_equals_tell_all_at_once(opts):
-    d = 3
+    opts = dict(opts)
+    d = opts.pop("d", 3)
     X0 = np.random.default_rng(1).random((4, d))
     live = GPBO(d, seed=3, **opts)
     live.tell(X0, quad(X0))
@@ -450,6 +453,9 @@ def test_numeric_inputs_share_one_lengthscale_until_three_observations_each():
     additive = GPBO(5, groups=[[2, 3, 4]], additive=True)
     additive.tell(X, y)
     assert additive.hyperparameters["shared_lengthscale"] is False
+    for bad in (None, "3", -1, float("nan"), True):
+        with pytest.raises(ValueError, match="shared_lengthscale_until"):
+            GPBO(3, shared_lengthscale_until=bad)
 
 
 @pytest.mark.parametrize(

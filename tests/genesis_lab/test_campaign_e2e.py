@@ -55,6 +55,15 @@ def test_ledger_has_one_row_per_experiment_with_documents(finished):
             assert e.proposed_at <= e.started_at <= e.finished_at
             assert e.provenance["optimizer"] == "gp" and e.provenance["seed"] == 7
             assert e.provenance["lab_hash"] and e.provenance["software"]["bluesky"]
+        # a model proposal records the fitted model behind it; 4 inputs and 8-11 observations:
+        # fewer than 3 per lengthscale, so the numeric inputs still share one lengthscale
+        for e in exps[8:]:
+            state = e.provenance["model_state"]
+            assert set(state["lengthscales"]) == set(e.parameters)
+            assert state["shared_lengthscale"] is True
+            assert len(set(state["lengthscales"].values())) == 1
+            assert state["fitted_at_n"] == e.provenance["observations"]
+        assert all("model_state" not in e.provenance for e in exps[:8])
     # the manifest: the files exactly as run
     assert (out / "campaign.yaml").read_text().startswith("# The README's demo")
     assert "FlowReactor" in (out / "lab.yaml").read_text()

@@ -356,8 +356,9 @@ class CampaignRunner:
                 "observations": len(self.agent.observations),  # what the agent had learned
                 "batch": {"size": n, "position": i},
             }
-            if proposal.origin == "model":
-                prov["model_state"] = self.agent.model_state()
+            state = self.agent.model_state() if proposal.origin == "model" else None
+            if state is not None:
+                prov["model_state"] = state
             ids.append(
                 self.ledger.propose(
                     proposal.parameters,

@@ -8,8 +8,9 @@ infrastructure fault (retry) from an instrument error or a refusal.
 Ctrl-C: the campaign installs :class:`StopRequest` for its whole life. A
 SIGINT sets the stop flag and, if a plan is running, hard-pauses the
 RunEngine; the executor then aborts the run (the stop document says
-``abort``) and reports ``interrupted``. A second SIGINT raises
-``KeyboardInterrupt`` as usual.
+``abort``) and reports ``interrupted``. A plan that has not started yet when
+the signal comes is not started, and is reported ``interrupted`` too. A second
+SIGINT raises ``KeyboardInterrupt`` as usual.
 """
 
 from __future__ import annotations
@@ -156,6 +157,10 @@ class EmbeddedExecutor:
             if on_document is not None:
                 on_document(name, doc)
 
+        if self.stop.requested:
+            # a stop signal that arrived after the experiment was marked running but before
+            # the RunEngine started: abort it like one that arrived mid-run
+            return RunOutcome("interrupted", None, [], "interrupted (Ctrl-C or a stop signal)")
         token = self.RE.subscribe(collect)
         try:
             try:

@@ -246,6 +246,24 @@ def test_read_only_and_full_disks_get_a_message_and_lose_nothing(examples, tmp_p
         subprocess.run(["umount", "-l", disk])
 
 
+def test_a_stop_requested_before_the_run_starts_aborts_it_without_running_the_plan():
+    """A signal between marking an experiment running and the RunEngine starting must not let
+    the whole run go ahead: it is reported interrupted (the runner aborts and re-queues it)."""
+    from genesis_lab.executor import EmbeddedExecutor, StopRequest
+
+    ran = []
+
+    def plan():
+        ran.append(True)
+        yield from ()
+
+    stop = StopRequest()
+    stop.requested = True
+    outcome = EmbeddedExecutor(stop).run(plan())
+    assert outcome.status == "interrupted" and outcome.uid is None and not outcome.documents
+    assert not ran
+
+
 @pytest.mark.system
 def test_sigterm_stops_like_ctrl_c_and_the_campaign_resumes(examples, tmp_path):
     out = tmp_path / "r"
@@ -259,8 +277,11 @@ def test_sigterm_stops_like_ctrl_c_and_the_campaign_resumes(examples, tmp_path):
     while time.monotonic() < deadline:
         if Ledger.is_campaign(out):
             with Ledger.open(out) as ledger:
-                if ledger.count_completed() >= 2 and ledger.experiments("running"):
-                    break
+                running = ledger.experiments("running")
+                # well inside a run (each takes about 2 s here), not at its very start or end
+                if ledger.count_completed() >= 2 and running:
+                    if time.time() - running[0].started_at > 0.3:
+                        break
         time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     stdout, err = proc.communicate(timeout=60)

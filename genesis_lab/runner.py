@@ -347,7 +347,9 @@ class CampaignRunner:
         n = min(self.campaign.optimizer.batch_size, max(1, self.budget - self.completed()))
         first = self.agent.n_suggested
         ids = []
-        for i, proposal in enumerate(self.agent.suggest(n)):
+        proposals = self.agent.suggest(n)
+        state = self.agent.model_state()  # one fitted model behind the whole batch
+        for i, proposal in enumerate(proposals):
             prov = {
                 **self._static,
                 **self.agent.provenance(),
@@ -356,8 +358,7 @@ class CampaignRunner:
                 "observations": len(self.agent.observations),  # what the agent had learned
                 "batch": {"size": n, "position": i},
             }
-            state = self.agent.model_state() if proposal.origin == "model" else None
-            if state is not None:
+            if proposal.origin == "model" and state is not None:
                 prov["model_state"] = state
             ids.append(
                 self.ledger.propose(

@@ -136,6 +136,7 @@ class GPBackend(Backend):
         self._told_y = np.zeros(0)
         self._candidates: np.ndarray | None = None
         self._candidate_params: list[dict[str, Any]] | None = None
+        self._model: str | None = None
         if space.is_finite and space.size <= self.MAX_CANDIDATES:
             self._candidate_params = space.points()
             self._candidates = np.array([space.to_unit(p) for p in self._candidate_params])
@@ -173,15 +174,17 @@ class GPBackend(Backend):
         }
 
     def _model_text(self) -> str:
-        opts = self._kernel_options()
-        numeric = self.space.unit_dim - sum(len(g) for g in opts.get("groups", []))
-        shared = numeric >= 2 and not opts.get("additive", False)
-        early = "one shared lengthscale for the numeric inputs until 3 observations per "
-        return (
-            "GP (Matern 5/2 ARD, "
-            + (early + "lengthscale, " if shared else "")
-            + "MAP hyperparameters, scheduled refits)"
-        )
+        if self._model is None:  # the engine's own rule, asked once (config() runs per proposal)
+            from .gpbo import GPBO
+
+            early = GPBO(self.space.unit_dim, **self._kernel_options()).shares_lengthscales_early
+            self._model = (
+                "GP (Matern 5/2 ARD, "
+                + ("one shared lengthscale for the numeric inputs until 3 observations per "
+                   "lengthscale, " if early else "")
+                + "MAP hyperparameters, scheduled refits)"
+            )  # fmt: skip
+        return self._model
 
     def _kernel_options(self) -> dict[str, Any]:
         """One lengthscale per one-hot categorical; for finite one-hot spaces also

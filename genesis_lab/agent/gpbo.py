@@ -202,6 +202,7 @@ class GPBO:
         self._priors = default_priors(self.dim, self.options["prior"])
         if self._spec.additive:
             self._priors = (*self._priors[:3], Prior("normal", *self.options["additive_prior"]))
+        self._shared_map = self._make_shared_map()
         self._schedule = refit_schedule
         self._X = np.zeros((0, self.dim))
         self._y = np.zeros(0)
@@ -316,19 +317,31 @@ class GPBO:
             if self._shared_at(s):
                 theta = self._fit_shared(s, ys, starts)
             else:
-                theta, _ = fit_map(
-                    self._X[:s],
-                    ys,
-                    starts,
-                    self._priors,
-                    self.options["noise_floor"],
-                    gls_mean=self.options["mean"] == "constant",
-                    spec=self._spec,
-                )
+                theta = self._fit(s, ys, starts, self._spec)
             self._chain[s] = theta
         return self._chain[points[-1]], points[-1]
 
-    def _shared_map(self) -> np.ndarray | None:
+    def _fit(
+        self, s: int, ys: np.ndarray, starts: list[np.ndarray], spec: KernelSpec
+    ) -> np.ndarray:
+        """MAP hyperparameters of ``spec`` on the first ``s`` observations (targets ``ys``)."""
+        theta, _ = fit_map(
+            self._X[:s],
+            ys,
+            starts,
+            self._priors,
+            self.options["noise_floor"],
+            gls_mean=self.options["mean"] == "constant",
+            spec=spec,
+        )
+        return theta
+
+    @property
+    def shares_lengthscales_early(self) -> bool:
+        """Whether the numeric inputs share one lengthscale while data are few (decision 16)."""
+        return self._shared_map is not None and self.options["shared_lengthscale_until"] > 0
+
+    def _make_shared_map(self) -> np.ndarray | None:
         """Lengthscale index -> shared index for the early phase: every single-column
         lengthscale (a numeric input, as the agent encodes spaces) maps to 0, each multi-column
         group (a one-hot categorical) keeps its own.  None when there is nothing to share (fewer
@@ -347,7 +360,7 @@ class GPBO:
         use until the next schedule point, so with a sparse ``refit_schedule`` a shared fit can
         serve beyond ``shared_lengthscale_until * p`` observations."""
         limit = float(self.options["shared_lengthscale_until"]) * self._p
-        return n < limit and self._shared_map() is not None
+        return n < limit and self._shared_map is not None
 
     def _fit_shared(self, s: int, ys: np.ndarray, starts: list[np.ndarray]) -> np.ndarray:
         """MAP fit with one lengthscale for all numeric inputs, returned as a full theta.
@@ -358,24 +371,15 @@ class GPBO:
         lengthscale gets the lengthscale prior once (one lengthscale, one prior term), not once
         per input it stands for.
         """
-        m = self._shared_map()
+        m = self._shared_map
         assert m is not None
         p, q = self._p, int(m.max()) + 1
         tie = m if self._tie is None else m[self._tie]
-        spec = KernelSpec(self.dim, tie, False)
         shared = []
         for t in starts:
             ls = np.array([float(np.mean(t[:p][m == k])) for k in range(q)])
             shared.append(np.concatenate([ls, t[p : p + 2]]))
-        t, _ = fit_map(
-            self._X[:s],
-            ys,
-            shared,
-            self._priors,
-            self.options["noise_floor"],
-            gls_mean=self.options["mean"] == "constant",
-            spec=spec,
-        )
+        t = self._fit(s, ys, shared, KernelSpec(self.dim, tie, False))
         return np.concatenate([t[:q][m], t[q : q + 2]])
 
     def _targets(self, y: np.ndarray) -> np.ndarray:

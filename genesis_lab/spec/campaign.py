@@ -278,7 +278,7 @@ class OptimizerSettings(Strict):
     center_point: StrictBool = Field(
         default=True,
         description=(
-            "the first initial experiment sits at the middle of every numeric range "
+            "the last initial experiment sits at the middle of every numeric range "
             "(decision 15); false: every initial point comes from the design"
         ),
     )

@@ -453,6 +453,8 @@ def test_numeric_inputs_share_one_lengthscale_until_three_observations_each():
     additive = GPBO(5, groups=[[2, 3, 4]], additive=True)
     additive.tell(X, y)
     assert additive.hyperparameters["shared_lengthscale"] is False
+    assert mixed.shares_lengthscales_early and not additive.shares_lengthscales_early
+    assert not off.shares_lengthscales_early and not GPBO(1).shares_lengthscales_early
     for bad in (None, "3", -1, float("nan"), True):
         with pytest.raises(ValueError, match="shared_lengthscale_until"):
             GPBO(3, shared_lengthscale_until=bad)

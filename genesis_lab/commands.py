@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import socket
 import sys
 import time
 from typing import Any
@@ -23,6 +24,7 @@ from .errors import StoreError, counted
 from .errors import UserError as UsageError
 from .ledger import Ledger, to_json
 from .progress import ProgressDisplay
+from .provenance import software_versions
 from .report import campaign_state, experiment_rows, status_payload, summary_text
 from .runner import CampaignInterrupted, CampaignRunner
 from .session import CampaignFiles
@@ -111,6 +113,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     try:
         ledger.claim()
         files = CampaignFiles.from_store(ledger)
+        _refuse_edited_copies(ledger)
         seed = ledger.meta("seed")
         if seed is not None:
             files.campaign = files.campaign.model_copy(update={"seed": seed})
@@ -120,6 +123,26 @@ def cmd_resume(args: argparse.Namespace) -> int:
         ledger.close()  # releases the claim: a later resume in this process may try again
         raise
     return _drive(files, lab, ledger, ledger.meta("budget"), args, resumed=True)
+
+
+def _refuse_edited_copies(ledger: Ledger) -> None:
+    """The campaign and lab files beside the ledger are copies of what the campaign runs with;
+    an edit to them would be silently ignored by resume, so it is refused instead.  A deleted
+    copy is written back."""
+    for name, key in (("campaign.yaml", "campaign_yaml"), ("lab.yaml", "lab_yaml")):
+        path, text = ledger.directory / name, ledger.meta(key)
+        if not isinstance(text, str):
+            continue
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+            continue
+        if path.read_text(encoding="utf-8", errors="replace") != text:
+            raise UsageError(
+                f"{path} was edited after the campaign started. A campaign runs to the end "
+                "with the files it started with (kept in its ledger), so resume would ignore "
+                f"the edit: delete {path} (resume writes the original back) to continue as "
+                "started, or start a new campaign with the edited file"
+            )
 
 
 def _drive(
@@ -412,7 +435,9 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                     "result measured elsewhere cannot be checked against; add --feasible if "
                     "the measurement met them, or --infeasible if it did not"
                 )
-        provenance = {"entered_by": "user"}
+        provenance: dict[str, Any] = {"entered_by": "user"}
+        if results or args.infeasible:  # measured elsewhere: say where it was recorded
+            provenance.update(software=software_versions(), host=socket.gethostname())
         if args.infeasible:
             eid = ledger.propose(params, origin="manual", provenance=provenance)
             ledger.start(eid)

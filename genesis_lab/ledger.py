@@ -502,6 +502,17 @@ class Ledger:
             self._log(eid, "proposed", {"origin": origin, "parameters": parameters})
         return eid
 
+    def add_provenance(self, eid: int, extra: Mapping[str, Any]) -> None:
+        """Add keys to an experiment's provenance (existing keys are kept as they are)."""
+        with self._lock, self._conn:
+            row = self._conn.execute(
+                "SELECT provenance FROM experiments WHERE id=?", (eid,)
+            ).fetchone()
+            prov = {**extra, **json.loads(row["provenance"] or "{}")}
+            self._conn.execute(
+                "UPDATE experiments SET provenance=? WHERE id=?", (to_json(prov), eid)
+            )
+
     def start(self, eid: int) -> None:
         with self._lock, self._conn:
             self._conn.execute(

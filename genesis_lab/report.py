@@ -104,7 +104,7 @@ def _pareto(campaign: CampaignSpec, exps: list[Any]) -> dict[str, Any]:
         "pareto": pareto,
         "reference": None if ref is None else dict(zip([o.name for o in objs], refs, strict=True)),
         "hypervolume": trace[-1]["hypervolume"] if trace else None,
-        "hypervolume_trace": trace,
+        "hypervolume_trace": trace if ref is not None else None,
     }
 
 
@@ -165,7 +165,13 @@ def summary_text(p: dict[str, Any]) -> str:
     if b is None:
         lines.append("best: none" if p["state"] in ("finished", "stopped") else "best: none yet")
     else:
-        lines.append(f"best: experiment {b['experiment']}")
+        c = p.get("confirmation") or {}
+        doubt = (
+            " (not confirmed: see the confirmation line above)"
+            if c.get("experiment") == b["experiment"] and c.get("confirmed") is False
+            else ""
+        )
+        lines.append(f"best: experiment {b['experiment']}{doubt}")
         for k, v in b["objectives"].items():
             goal = next((o["goal"] for o in p["objectives"] if o["name"] == k), "")
             lines.append(f"  {k} = {_fmt(v)}  ({goal})")
@@ -208,7 +214,9 @@ def _verdict_text(c: dict[str, Any]) -> str:
     ci = f"{int(100 * c['level'])}% CI"
     share = c.get("share_of_earlier_beaten")
     beaten = (
-        f"; better than {100 * share:.0f}% of the other experiments" if share is not None else ""
+        f"; better than {100 * share:.0f}% of the experiments before the confirmation"
+        if share is not None
+        else ""
     )
     if bad:
         return (

@@ -391,7 +391,7 @@ class CampaignRunner:
             self.ledger.propose(
                 best.parameters,
                 origin="confirm",
-                provenance={**best.provenance, "replicate_of": best.id, "replicate": k + 1},
+                provenance={**self._static, "replicate_of": best.id, "replicate": k + 1},
             )
         self.ledger.set_meta("confirmation_queued", best.id)
         return kept < spec.replicates
@@ -423,6 +423,8 @@ class CampaignRunner:
             self._report(e.id)
             return
         refusals, self._refusals = self._refusals, 0
+        if "lab_hash" not in e.provenance:  # queued by a user with 'suggest': the lab runs it
+            self.ledger.add_provenance(e.id, self._static)
         for attempt in range(self.campaign.retries + 1):
             if self.stop.requested:
                 raise CampaignInterrupted()

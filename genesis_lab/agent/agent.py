@@ -146,10 +146,12 @@ class Agent:
     @property
     def design(self) -> list[dict[str, Any]]:
         if self._design is None:
-            if self.settings.model == "random" or self.backend.constrained:
-                # a space-filling design ignores linear constraints: constrained
-                # campaigns start from random feasible points instead
+            if self.settings.model == "random":
                 self._design = []
+            elif self.backend.constrained:  # a box design would ignore the constraints
+                self._design = self.backend.feasible_design(
+                    self.settings.initial_points, self.seed, self.settings.center_point
+                )
             else:
                 self._design = self.space.design(
                     self.settings.initial_points,
@@ -262,7 +264,11 @@ class Agent:
             "optimizer_config": {
                 **self.backend.config(),
                 "initial_points": self.settings.initial_points,
-                "initial_design": self.settings.initial_design,
+                "initial_design": (
+                    "maximin in the feasible set"  # what a constrained space gets instead
+                    if self.backend.constrained and self.settings.model != "random"
+                    else self.settings.initial_design
+                ),
                 "center_point": self.settings.center_point,
             },
             "seed": self.seed,

@@ -77,6 +77,37 @@ class Backend(ABC):
         )
         return [self.space.from_unit(u) for u in pts]
 
+    def feasible_design(self, n: int, seed: int, center: bool) -> list[dict[str, Any]]:
+        """An initial design of ``n`` points that satisfy the linear input constraints.
+
+        A Sobol or Latin-hypercube design fills the box and ignores the constraints, so this
+        fills the feasible set instead: a greedy maximin subset (each point as far as possible
+        from those chosen before it) of hit-and-run samples of the set.  ``center``: the last
+        point is the set's Chebyshev center, the point deepest inside it (for a box, the middle
+        of every range; decision 15), and the others are spread away from it as well.
+        """
+        from ._gp_space import Polytope
+
+        poly = Polytope(self.space.unit_dim, self.A_ub, self.b_ub, self.A_eq, self.b_eq)
+        rng = np.random.default_rng([seed, 7919])
+        pool = poly.sample(max(256, 64 * n), rng)
+        mid = poly.to_x(poly.center[None, :]) if center and n >= 1 else np.zeros((0, pool.shape[1]))
+        k = n - len(mid)
+        chosen: list[int] = []
+        if k > 0:
+            if len(mid):
+                gap = np.linalg.norm(pool - mid[0], axis=1)
+            else:
+                first = int(rng.integers(len(pool)))
+                chosen.append(first)
+                gap = np.linalg.norm(pool - pool[first], axis=1)
+            while len(chosen) < k:
+                nxt = int(np.argmax(gap))
+                chosen.append(nxt)
+                gap = np.minimum(gap, np.linalg.norm(pool - pool[nxt], axis=1))
+        points = np.vstack([pool[chosen], mid]) if len(mid) else pool[chosen]
+        return [self.space.from_unit(u) for u in points]
+
     @property
     def version(self) -> str:
         from .. import __version__

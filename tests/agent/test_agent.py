@@ -192,3 +192,47 @@ def test_an_all_categorical_design_has_no_center_point():
 def test_center_point_must_be_true_or_false():
     with pytest.raises(ValueError, match="center_point"):
         campaign(center_point=2)
+
+
+def _mixture_campaign(seed: int, **optimizer) -> CampaignSpec:
+    return CampaignSpec.model_validate(
+        {
+            "name": "mix",
+            "lab": "lab.yaml",
+            "seed": seed,
+            "parameters": [
+                {"name": n, "type": "float", "device": f"d.{n}", "bounds": [0, 1]} for n in "abc"
+            ],
+            "constraints": [{"kind": "linear", "terms": {"a": 1, "b": 1, "c": 1}, "equals": 1}],
+            "measure": ["d"],
+            "objectives": [{"name": "f", "expression": "d.f", "goal": "minimize"}],
+            "budget": {"experiments": 20},
+            "optimizer": {"initial_points": 6, **optimizer},
+        }
+    )
+
+
+def _closest_pair(points: list[dict]) -> float:
+    X = np.array([[p[k] for k in "abc"] for p in points])
+    D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    return float(D[np.triu_indices(len(X), 1)].min())
+
+
+def test_a_constrained_initial_design_spreads_over_the_feasible_set_and_ends_at_its_center():
+    spread, random = [], []
+    for seed in range(10):
+        agent = Agent(_mixture_campaign(seed))
+        design = agent.design
+        X = np.array([[p[k] for k in "abc"] for p in design])
+        assert len(X) == 6 and np.allclose(X.sum(1), 1.0) and X.min() >= -1e-12
+        assert X[-1] == pytest.approx([1 / 3] * 3)  # the point deepest inside the triangle
+        assert [p.parameters for p in agent.suggest(6)] == design
+        spread.append(_closest_pair(design))
+        random.append(_closest_pair(agent.backend.feasible_random(6, np.random.default_rng(seed))))
+    # a space-filling design, not six random feasible points
+    assert np.median(spread) > 2 * np.median(random)
+    config = agent.provenance()["optimizer_config"]
+    assert config["initial_design"] == "maximin in the feasible set"
+    assert Agent(_mixture_campaign(4)).design == Agent(_mixture_campaign(4)).design
+    off = Agent(_mixture_campaign(4, center_point=False)).design
+    assert off[-1]["a"] != pytest.approx(1 / 3)

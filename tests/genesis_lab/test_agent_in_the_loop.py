@@ -203,7 +203,7 @@ def test_a_confirmation_counts_only_feasible_replicates_and_says_when_some_were_
     text = _confirmation_text(good)
     assert text.startswith("confirmed: yield = 80 ± ") and "3 replicates of experiment 1" in text
     # the other experiment (70) is beaten; the confirmed point itself is not counted
-    assert "better than 100% of the other experiments" in text
+    assert "better than 100% of the experiments before the confirmation" in text
 
     mixed = _confirm_store(
         tmp_path / "b",
@@ -231,3 +231,21 @@ def test_replicates_that_contradict_the_first_measurement_do_not_confirm_it(exam
     text = _confirmation_text(lucky)
     assert text.startswith("not confirmed: 3 replicates of experiment 1 give yield = 61 ± ")
     assert "below the first measurement 80" in text and "not reproducible" in text
+
+
+def test_status_flags_a_best_value_that_its_replicates_did_not_reproduce(
+    examples, tmp_path, capsys
+):
+    lucky = _confirm_store(tmp_path, examples, [("done", v, True) for v in (60, 62, 61)])
+    with Ledger.open(tmp_path / "c", readonly=False) as ledger:
+        ledger.set_meta("confirmation_queued", 1)
+        ledger.set_meta("confirmation", lucky)
+    code, out, _ = run_cli(capsys, "status", tmp_path / "c")
+    assert code == 0
+    assert "best: experiment 1 (not confirmed: see the confirmation line above)" in out
+    good = _confirm_store(tmp_path / "g", examples, [("done", v, True) for v in (79, 81, 80)])
+    with Ledger.open(tmp_path / "g" / "c", readonly=False) as ledger:
+        ledger.set_meta("confirmation_queued", 1)
+        ledger.set_meta("confirmation", good)
+    code, out, _ = run_cli(capsys, "status", tmp_path / "g" / "c")
+    assert "best: experiment 1\n" in out

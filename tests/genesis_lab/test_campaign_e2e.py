@@ -157,6 +157,10 @@ def test_manual_experiments_are_run_and_learned(finished, capsys):
         manual = [e for e in ledger.experiments() if e.origin == "manual"]
     assert [e.status for e in manual] == ["done", "done"]
     assert manual[0].run_uid and manual[0].readings["reactor_temperature"] == pytest.approx(86)
+    # the one the lab ran has the lab's provenance; the one measured elsewhere says so
+    assert manual[0].provenance["entered_by"] == "user"
+    assert {"lab_hash", "software", "host"} <= set(manual[0].provenance)
+    assert "lab_hash" not in manual[1].provenance and "software" in manual[1].provenance
     # the agent learns them like any other experiment
     from genesis_lab.runner import CampaignRunner
     from genesis_lab.session import CampaignFiles
@@ -209,6 +213,11 @@ def test_batches_are_recorded_ahead_and_confirmation_replicates_the_best(
     reps = [e for e in exps if e.origin == "confirm"]
     c = status["confirmation"]
     assert len(reps) == 3 and all(r.parameters == status["best"]["parameters"] for r in reps)
+    # a replicate is the campaign's re-measurement, not a model proposal
+    for k, r in enumerate(reps, 1):
+        assert r.provenance["replicate_of"] == c["experiment"] and r.provenance["replicate"] == k
+        assert {"lab_hash", "software", "host"} <= set(r.provenance)
+        assert not {"acquisition", "model_state", "optimizer"} & set(r.provenance)
     assert c["experiment"] == status["best"]["experiment"]
     assert c["ci"][0] <= c["mean"] <= c["ci"][1]
     assert c["mean"] == pytest.approx(sum(r.objectives["yield"] for r in reps) / 3)
@@ -216,3 +225,21 @@ def test_batches_are_recorded_ahead_and_confirmation_replicates_the_best(
     code, stdout, _ = run_cli(capsys, "status", out)
     assert "14 completed of 14 + 3 confirmation replicates" in stdout
     assert "confirmed: yield =" in stdout and "95% CI" in stdout
+
+
+def test_resume_refuses_an_edited_copy_of_the_lab_file_and_restores_a_deleted_one(finished, capsys):
+    out, _, _ = finished
+    lab = out / "lab.yaml"
+    original = lab.read_text()
+    with Ledger.open(out) as ledger:
+        before = [(e.id, e.status) for e in ledger.experiments()]
+    lab.write_text(original + "\n# repaired the reactor\n")
+    code, _, err = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")
+    assert code == 2 and f"{lab} was edited after the campaign started" in err
+    assert "Traceback" not in err
+    with Ledger.open(out) as ledger:
+        assert [(e.id, e.status) for e in ledger.experiments()] == before, "nothing changed"
+    lab.unlink()
+    code, _, err = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")
+    assert code == 0, err
+    assert lab.read_text() == original

@@ -79,3 +79,13 @@ def test_parego_weights_are_deterministic_per_proposal():
     assert np.array_equal(a.weights(12), b.weights(12))
     assert not np.array_equal(a.weights(12), a.weights(13))
     assert a.weights(12).sum() == pytest.approx(1.0)
+
+
+def test_without_a_reference_point_the_hypervolume_keys_are_null():
+    from genesis_lab.report import _pareto
+    from genesis_lab.spec import load_campaign
+
+    spec, _ = load_campaign("examples/reactor_pareto.yaml")
+    objs = [o.model_copy(update={"reference": None}) for o in spec.objectives]
+    out = _pareto(spec.model_copy(update={"objectives": objs}), [])
+    assert out == {"pareto": [], "reference": None, "hypervolume": None, "hypervolume_trace": None}

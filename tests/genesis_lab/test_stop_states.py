@@ -36,11 +36,13 @@ def _campaign(examples, *, broken_after: int, budget: int, replicates: int = 3):
 
 
 def _repair(out) -> None:
-    """The engineer fixes the reactor (here: drops the fault from the stored lab)."""
+    """The engineer fixes the reactor (here: drops the fault from the stored lab and its copy
+    beside the ledger, which resume checks against each other)."""
     with Ledger.open(out, readonly=False) as ledger:
         lab = yaml.safe_load(ledger.meta("lab_yaml"))
         del lab["devices"]["reactor"]["kwargs"]["faults"]
         ledger.set_meta("lab_yaml", yaml.safe_dump(lab))
+    (out / "lab.yaml").write_text(yaml.safe_dump(lab))
 
 
 def _confirm_rows(out) -> list:

@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="no progress on stderr")
     r.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")
 
+    c = sub.add_parser(
+        "check", help="validate a campaign file and its lab file without running anything"
+    )
+    c.add_argument("campaign", help="campaign YAML file")
+    c.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     rs = sub.add_parser("resume", help="continue an interrupted campaign")
     rs.add_argument("dir", help="campaign directory")
     rs.add_argument(
@@ -139,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         default="quick",
         choices=["quick", "full"],
-        help="quick (default, fewer seeds, ~3 min) or full (~23 min)",
+        help="quick (default: 5 seeds, Buchwald A only, ~3.5 min) or full (10 seeds, ~25 min)",
     )
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")

@@ -60,6 +60,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _drive(files, lab, ledger, budget, args, resumed=False)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a campaign and its lab as 'run' would, without connecting or writing."""
+    files = CampaignFiles.load(args.campaign)
+    files.build_lab(time_scale=0, connect=False).close()
+    c = files.campaign
+    notes = campaign_notes(c, c.budget.experiments)
+    summary = {
+        "campaign": c.name,
+        "file": str(args.campaign),
+        "lab": files.lab_source.removeprefix("lab file "),
+        "parameters": [p.name for p in c.parameters],
+        "objectives": [{"name": o.name, "goal": o.goal} for o in c.objectives],
+        "constraints": len(c.constraints),
+        "devices": list(c.devices),
+        "budget": c.budget.experiments,
+        "model": c.optimizer.model,
+        "notes": notes,
+    }
+    if args.json:
+        write_json(summary)
+        return EXIT_OK
+    goals = ", ".join(f"{o['name']} ({o['goal']})" for o in summary["objectives"])
+    print(f"{args.campaign}: valid, with its lab file {summary['lab']}")
+    budget = counted(c.budget.experiments, "experiment")
+    print(f"  campaign:    {c.name}, {budget}, model {c.optimizer.model}")
+    print(f"  parameters:  {', '.join(summary['parameters'])}")
+    print(f"  objectives:  {goals}")
+    if c.constraints:
+        print(f"  constraints: {len(c.constraints)}")
+    print(f"  devices:     {', '.join(summary['devices'])}")
+    for note in notes:
+        print(f"  note: {note}")
+    print(
+        "nothing was connected, run or written; 'genesis-lab devices LAB' connects the "
+        "instruments and reads each once"
+    )
+    return EXIT_OK
+
+
 def campaign_notes(campaign: Any, budget: int) -> list[str]:
     """Warnings about settings that are valid but probably not what the user meant."""
     from .agent.space import Space
@@ -304,6 +343,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for path, flag in ((args.json, "--json"), (args.markdown, "--markdown")):
         if path is not None:
             check_writable(path, flag)  # before a run that can take many minutes
+    if args.json is not None and args.markdown is not None:
+        from pathlib import Path
+
+        if Path(args.json).resolve() == Path(args.markdown).resolve():
+            raise UsageError(
+                f"--json and --markdown both name {args.markdown}: the table would overwrite "
+                "the JSON; give them different files"
+            )
     letters = SUITES[args.suite]["datasets"]
     elsewhere = [k for k in args.only or [] if k.startswith("buchwald_") and k[-1] not in letters]
     if elsewhere:

@@ -63,13 +63,16 @@ class CampaignFiles:
         lab_dir = ledger.meta("lab_dir")
         return cls(campaign, ctext, csrc, lab_spec, ltext, lsrc, Path(lab_dir) if lab_dir else None)
 
-    def build_lab(self, time_scale: float | None = None) -> Lab:
+    def build_lab(self, time_scale: float | None = None, connect: bool = True) -> Lab:
+        """The lab, checked against the campaign (devices, readings, objectives, outcome
+        constraints) and, with ``connect``, connected to the devices the campaign uses."""
         lab = Lab(self.lab_spec, self.lab_source, time_scale=time_scale, base_dir=self.lab_dir)
         try:
             lab.check_campaign(self.campaign, self.campaign_source)
             compile_objectives(self.campaign, lab, self.campaign_source)
             compile_outcome_constraints(self.campaign, lab, self.campaign_source)
-            lab.connect(self.campaign.devices)
+            if connect:
+                lab.connect(self.campaign.devices)
         except Exception:
             lab.close()
             raise

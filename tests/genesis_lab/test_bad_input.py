@@ -377,3 +377,10 @@ def test_truncated_store_is_refused_and_left_untouched(examples, tmp_path, capsy
         assert code == 2, (argv, err)
         assert "Traceback" not in err and ("corrupt" in err or "integrity" in err), err
     assert store.read_bytes() == cut
+
+
+def test_bench_refuses_one_file_for_both_json_and_markdown(tmp_path, capsys):
+    same = tmp_path / "bench.out"
+    code, _, err = run_cli(capsys, "bench", "--json", same, "--markdown", same)
+    assert code == 2 and "give them different files" in err and "Traceback" not in err
+    assert not same.exists()

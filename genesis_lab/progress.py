@@ -56,8 +56,14 @@ class ProgressDisplay:
                 what += f" infeasible ({e.error})" if e.error else " infeasible"
         else:
             what = e.error or ""
+        kind = ""
+        if e.origin == "confirm":  # a re-measurement of the best: never the best itself
+            of = e.provenance.get("replicate_of")
+            kind = f" (replicate {e.provenance.get('replicate', '?')} of experiment {of})"
+        elif e.origin == "manual":
+            kind = " (yours)"
         print(
-            f"[{p.completed}/{p.budget}] experiment {e.id} {e.status}: {what} (best {best})",
+            f"[{p.completed}/{p.budget}] experiment {e.id}{kind} {e.status}: {what} (best {best})",
             file=sys.stderr,
             flush=True,
         )

@@ -159,7 +159,9 @@ class Space:
                 problems.append(f"{p.name}: {v!r} is not a number")
                 continue
             lo, hi = p.bounds
-            if not lo <= f <= hi:
+            if not math.isfinite(f):
+                problems.append(f"{p.name}: {v!r} is not a finite number; give one in [{lo}, {hi}]")
+            elif not lo <= f <= hi:
                 problems.append(f"{p.name}: {f:g} is outside its bounds [{lo}, {hi}]")
             elif isinstance(p, IntegerParameter) and f != round(f):
                 problems.append(f"{p.name}: {f:g} is not a whole number (an integer parameter)")

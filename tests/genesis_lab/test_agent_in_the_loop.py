@@ -249,3 +249,24 @@ def test_status_flags_a_best_value_that_its_replicates_did_not_reproduce(
         ledger.set_meta("confirmation", good)
     code, out, _ = run_cli(capsys, "status", tmp_path / "g" / "c")
     assert "best: experiment 1\n" in out
+
+
+def test_the_progress_line_says_which_experiments_are_replicates_or_yours(tmp_path, capsys):
+    from genesis_lab.progress import ProgressDisplay
+    from genesis_lab.runner import Progress
+
+    ledger = Ledger.create(tmp_path / "p", name="p", campaign_text="", lab_text="")
+    rows = [("model", {}), ("confirm", {"replicate_of": 1, "replicate": 2}), ("manual", {})]
+    for origin, prov in rows:
+        eid = ledger.propose({"x": 1}, origin=origin, provenance=prov)
+        ledger.start(eid)
+        ledger.finish(eid, "done", objectives={"yield": 80.0 + eid}, feasible=True)
+    exps = ledger.experiments()
+    ledger.close()
+    show = ProgressDisplay("p", "yield", 3, 0)
+    for e in exps:
+        show(Progress(1, 3, e, exps[0]))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "[1/3] experiment 1 done: yield=81 (best 81)"
+    assert lines[1] == "[1/3] experiment 2 (replicate 2 of experiment 1) done: yield=82 (best 81)"
+    assert lines[2] == "[1/3] experiment 3 (yours) done: yield=83 (best 81)"

@@ -149,6 +149,9 @@ def test_manual_experiments_are_run_and_learned(finished, capsys):
     # bad manual input: exit 2 naming every problem, nothing recorded
     code, _, err = run_cli(capsys, "suggest", out, "--param", "temperature=hot")
     assert code == 2 and "'hot' is not a number" in err and "residence_time: missing" in err
+    nan = [a if a != "temperature=86" else "temperature=nan" for a in args]
+    code, _, err = run_cli(capsys, "suggest", out, *nan)
+    assert code == 2 and "temperature: " in err and "is not a finite number" in err, err
     code, _, err = run_cli(capsys, "suggest", out, *args, "--result", "purity=3")
     assert code == 2 and "unknown ['purity']" in err
     code, _, err = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")

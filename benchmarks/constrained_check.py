@@ -3,7 +3,7 @@
 Drives the agent (GP model, default settings) on test functions restricted by linear
 constraints, and prints per design the runs that reach the target, the median regret and the
 mean best value.  ``--design maximin`` is the agent as it is (a greedy maximin design over the
-feasible set, its last point the set's Chebyshev center); ``--design random`` gives it the
+feasible set, its last point the set's analytic center); ``--design random`` gives it the
 behaviour before session 9 (random feasible points until the model takes over).
 
 Problems (the global optimum is feasible in each):

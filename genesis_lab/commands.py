@@ -93,8 +93,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"  note: {note}")
     print(
-        "nothing was connected, run or written; 'genesis-lab devices LAB' connects the "
-        "instruments and reads each once"
+        "the devices were built but not connected, and nothing was run or written; the "
+        "instruments' own ranges are checked when a run connects, or by 'genesis-lab devices "
+        "LAB', which also reads each once"
     )
     return EXIT_OK
 
@@ -175,7 +176,14 @@ def _refuse_edited_copies(ledger: Ledger) -> None:
         if not path.exists():
             path.write_text(text, encoding="utf-8")
             continue
-        if path.read_text(encoding="utf-8", errors="replace") != text:
+        try:
+            copy = path.read_text(encoding="utf-8-sig", errors="replace")
+        except OSError as exc:
+            raise UsageError(
+                f"{path} cannot be read ({exc.strerror or exc}); it is a copy of the file the "
+                f"campaign started with: remove it (resume writes the original back)"
+            ) from None
+        if copy != text:
             raise UsageError(
                 f"{path} was edited after the campaign started. A campaign runs to the end "
                 "with the files it started with (kept in its ledger), so resume would ignore "

@@ -12,7 +12,15 @@ from typing import Any
 
 __all__ = ["software_versions", "lab_hash", "static_provenance"]
 
-_PACKAGES = ("genesis-lab", "bluesky", "ophyd", "scikit-optimize", "numpy", "event-model")
+_PACKAGES = (
+    "genesis-lab",
+    "bluesky",
+    "ophyd",
+    "scikit-optimize",
+    "numpy",
+    "scipy",
+    "event-model",
+)
 
 
 @cache

@@ -407,6 +407,8 @@ class CampaignRunner:
         )
 
     def execute(self, e: Experiment) -> None:
+        if "lab_hash" not in e.provenance:  # queued by a user with 'suggest': the lab runs it
+            self.ledger.add_provenance(e.id, self._static)
         targets = {p.device: e.parameters[p.name] for p in self.campaign.parameters}
         current = self.lab.positions(targets)
         unknown = self.lab.envelope.unknown_positions(targets, current)
@@ -423,8 +425,6 @@ class CampaignRunner:
             self._report(e.id)
             return
         refusals, self._refusals = self._refusals, 0
-        if "lab_hash" not in e.provenance:  # queued by a user with 'suggest': the lab runs it
-            self.ledger.add_provenance(e.id, self._static)
         for attempt in range(self.campaign.retries + 1):
             if self.stop.requested:
                 raise CampaignInterrupted()

@@ -81,32 +81,43 @@ class Backend(ABC):
         """An initial design of ``n`` points that satisfy the linear input constraints.
 
         A Sobol or Latin-hypercube design fills the box and ignores the constraints, so this
-        fills the feasible set instead: a greedy maximin subset (each point as far as possible
-        from those chosen before it) of hit-and-run samples of the set.  ``center``: the last
-        point is the set's Chebyshev center, the point deepest inside it (for a box, the middle
-        of every range; decision 15), and the others are spread away from it as well.
+        fills the feasible set instead: a greedy maximin subset (each point as far as possible,
+        in the numeric parameters, from those chosen before it) of hit-and-run samples of the
+        set.  ``center``: the last point is the set's analytic center (the middle of every
+        range no constraint cuts; decision 17), and the others are spread away from it too.
+        Categorical parameters, which no linear constraint involves, take every choice in turn
+        over the design, in an order drawn from the seed.
         """
         from ._gp_space import Polytope
+        from .space import CategoricalParameter
 
-        poly = Polytope(self.space.unit_dim, self.A_ub, self.b_ub, self.A_eq, self.b_eq)
+        space = self.space
+        poly = Polytope(space.unit_dim, self.A_ub, self.b_ub, self.A_eq, self.b_eq)
         rng = np.random.default_rng([seed, 7919])
-        pool = poly.sample(max(256, 64 * n), rng)
-        mid = poly.to_x(poly.center[None, :]) if center and n >= 1 else np.zeros((0, pool.shape[1]))
-        k = n - len(mid)
+        mid_z = poly.analytic_center()
+        pool = poly.to_x(poly.sample_z(max(256, 64 * n), rng, start=mid_z))
+        numeric = np.zeros(space.unit_dim, bool)
+        for p, cols in zip(space.parameters, space._columns, strict=True):
+            numeric[cols] = not isinstance(p, CategoricalParameter)
+        P = pool[:, numeric]
+        mid = poly.to_x(mid_z[None, :]) if center and n >= 1 else pool[:0]
         chosen: list[int] = []
-        if k > 0:
-            if len(mid):
-                gap = np.linalg.norm(pool - mid[0], axis=1)
-            else:
-                first = int(rng.integers(len(pool)))
-                chosen.append(first)
-                gap = np.linalg.norm(pool - pool[first], axis=1)
-            while len(chosen) < k:
-                nxt = int(np.argmax(gap))
-                chosen.append(nxt)
-                gap = np.minimum(gap, np.linalg.norm(pool - pool[nxt], axis=1))
-        points = np.vstack([pool[chosen], mid]) if len(mid) else pool[chosen]
-        return [self.space.from_unit(u) for u in points]
+        if len(mid):
+            gap = np.linalg.norm(P - mid[0, numeric], axis=1)
+        else:
+            chosen.append(int(rng.integers(len(pool))))
+            gap = np.linalg.norm(P - P[chosen[0]], axis=1)
+        while len(chosen) < n - len(mid):
+            nxt = int(np.argmax(gap))
+            chosen.append(nxt)
+            gap = np.minimum(gap, np.linalg.norm(P - P[nxt], axis=1))
+        points = [space.from_unit(u) for u in np.vstack([pool[chosen[:n]], mid])]
+        for p in space.parameters:
+            if isinstance(p, CategoricalParameter):
+                order = rng.permutation(np.resize(np.arange(len(p.choices)), len(points)))
+                for point, level in zip(points, order, strict=True):
+                    point[p.name] = p.choices[int(level)]
+        return points
 
     @property
     def version(self) -> str:

@@ -236,3 +236,59 @@ def test_a_constrained_initial_design_spreads_over_the_feasible_set_and_ends_at_
     assert Agent(_mixture_campaign(4)).design == Agent(_mixture_campaign(4)).design
     off = Agent(_mixture_campaign(4, center_point=False)).design
     assert off[-1]["a"] != pytest.approx(1 / 3)
+
+
+def _constrained(params: list[dict], constraints: list[dict], seed: int = 0) -> CampaignSpec:
+    return CampaignSpec.model_validate(
+        {
+            "name": "c",
+            "lab": "lab.yaml",
+            "seed": seed,
+            "parameters": params,
+            "constraints": constraints,
+            "measure": ["d"],
+            "objectives": [{"name": "f", "expression": "d.f", "goal": "minimize"}],
+            "budget": {"experiments": 20},
+            "optimizer": {"initial_points": 6},
+        }
+    )
+
+
+def _float(name: str, lo: float = 0, hi: float = 1) -> dict:
+    return {"name": name, "type": "float", "device": f"d.{name}", "bounds": [lo, hi]}
+
+
+def test_the_center_of_a_constrained_design_is_the_middle_not_a_corner():
+    # a thin band a + b in [0.99, 1.01] and a temperature that no constraint involves
+    band = {"kind": "linear", "terms": {"a": 1, "b": 1}, "min": 0.99, "max": 1.01}
+    for seed in range(5):
+        agent = Agent(_constrained([_float("a"), _float("b"), _float("T", 20, 120)], [band], seed))
+        last = agent.design[-1]
+        assert last["a"] == pytest.approx(0.5, abs=1e-6) and last["b"] == pytest.approx(
+            0.5, abs=1e-6
+        )
+        assert last["T"] == pytest.approx(70.0)
+        for p in agent.design:
+            assert 0.99 - 1e-9 <= p["a"] + p["b"] <= 1.01 + 1e-9
+        spread = [p["a"] for p in agent.design[:-1]]
+        assert max(spread) - min(spread) > 0.5, "the points spread along the band"
+
+
+def test_a_categorical_takes_turns_and_does_not_crowd_the_numeric_spread():
+    cat = {"name": "s", "type": "categorical", "device": "d.s", "choices": list("abcdefghijkl")}
+    cap = [{"kind": "linear", "terms": {"x": 1, "y": 1}, "max": 1.2}]
+    with_cat, without = [], []
+    for seed in range(10):
+        d = Agent(_constrained([_float("x"), _float("y"), cat], cap, seed)).design
+        assert len({p["s"] for p in d}) == 6, "six different choices in six points"
+        with_cat.append(_closest_xy(d))
+        without.append(
+            _closest_xy(Agent(_constrained([_float("x"), _float("y")], cap, seed)).design)
+        )
+    assert np.median(with_cat) > 0.8 * np.median(without)
+
+
+def _closest_xy(points: list[dict]) -> float:
+    X = np.array([[p["x"], p["y"]] for p in points])
+    D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    return float(D[np.triu_indices(len(X), 1)].min())

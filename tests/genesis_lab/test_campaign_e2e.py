@@ -242,7 +242,14 @@ def test_resume_refuses_an_edited_copy_of_the_lab_file_and_restores_a_deleted_on
     assert "Traceback" not in err
     with Ledger.open(out) as ledger:
         assert [(e.id, e.status) for e in ledger.experiments()] == before, "nothing changed"
+    lab.write_text(original)
+    campaign = out / "campaign.yaml"
+    kept = campaign.read_text()
+    campaign.write_text(kept.replace("experiments: 30", "experiments: 40"))
+    code, _, err = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")
+    assert code == 2 and f"{campaign} was edited" in err
+    campaign.write_text("\ufeff" + kept)  # an editor's byte-order mark is not an edit
     lab.unlink()
     code, _, err = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")
     assert code == 0, err
-    assert lab.read_text() == original
+    assert lab.read_text() == original, "the deleted copy was written back"

@@ -18,7 +18,7 @@ Problems (the global optimum is feasible in each):
 
 Usage: PYTHONPATH=. OPENBLAS_NUM_THREADS=1 python benchmarks/constrained_check.py
        [--design maximin|random] [--problems branin hartmann6 hartmann6_slice hartmann3_mixture]
-       [--seeds 10-109] [--jobs 2]
+       [--seeds 10-109] [--jobs 2] [--no-center]
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ _PROBLEMS = {
 }
 
 
-def _run(args: tuple[str, str, int]) -> float:
-    design, name, seed = args
+def _run(args: tuple[str, str, int, bool]) -> float:
+    design, name, seed, center = args
     warnings.filterwarnings("ignore")
     from genesis_lab.agent import Agent, Observation, base
     from genesis_lab.spec import CampaignSpec
@@ -108,7 +108,7 @@ def _run(args: tuple[str, str, int]) -> float:
             "objectives": [{"name": "score", "expression": "d.score", "goal": "minimize"}],
             "budget": {"experiments": budget},
             "constraints": constraints,
-            "optimizer": {"model": "GP", "initial_points": initial},
+            "optimizer": {"model": "GP", "initial_points": initial, "center_point": center},
         }
     )
     agent = Agent(spec)
@@ -132,12 +132,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--problems", nargs="+", choices=sorted(_PROBLEMS), default=list(_PROBLEMS))
     ap.add_argument("--seeds", default="10-109", help="an inclusive range, e.g. 10-109")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument(
+        "--no-center", action="store_true", help="center_point: false (no center point)"
+    )
     args = ap.parse_args(argv)
     seeds = _seeds(args.seeds)
-    print(f"design: {args.design}; seeds {seeds[0]}-{seeds[-1]}")
+    center = "without" if args.no_center else "with"
+    print(f"design: {args.design}, {center} the center point; seeds {seeds[0]}-{seeds[-1]}")
     with ProcessPoolExecutor(args.jobs) as ex:
         for name in args.problems:
-            best = np.array(list(ex.map(_run, [(args.design, name, s) for s in seeds])))
+            best = np.array(
+                list(ex.map(_run, [(args.design, name, s, not args.no_center) for s in seeds]))
+            )
             _, _, _, _, optimum, tol, _ = _PROBLEMS[name]
             regret = best - optimum
             print(

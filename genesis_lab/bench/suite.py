@@ -2,7 +2,7 @@
 
 Suites:
 - ``quick`` (< 5 min on 2 cores): Branin, Hartmann-6, Buchwald A, the simulated
-  reactor, proposal latency at 100 and 300 observations; few seeds.
+  reactor, proposal latency at 100 and 300 observations (and ours at 1000); 5 seeds.
 - ``full``: every Buchwald dataset and more seeds (tens of minutes).
 
 Every row compares Genesis Lab's agent with plain scikit-optimize defaults and
@@ -404,7 +404,7 @@ SUITES: dict[str, dict[str, Any]] = {
         "latency": (100, 300),
         "latency_reps": 3,
     },
-    # full: every Buchwald dataset, 10 seeds for every strategy (about 23 min)
+    # full: every Buchwald dataset, 10 seeds for every strategy (about 25 min)
     "full": {
         "seeds": 10,
         "datasets": list("abcde"),

@@ -179,8 +179,11 @@ def check_writable(path: str, flag: str) -> None:
         raise UserError(f"{flag} -: give a file name (the table goes to stdout)")
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")
+    example = {"--json": "out.json", "--markdown": "out.md", "--csv": "out.csv"}.get(flag, "out")
     if target.is_dir():
-        raise UserError(f"{flag} {path}: is a directory; give a file name, e.g. {path}/out")
+        raise UserError(f"{flag} {path}: is a directory; give a file name, e.g. {target / example}")
+    if parent.exists() and not parent.is_dir():
+        raise UserError(f"{flag} {path}: {parent} is a file, not a directory")
     if not parent.is_dir():
         raise UserError(f"{flag} {path}: the directory {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):

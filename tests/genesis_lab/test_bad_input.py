@@ -384,3 +384,12 @@ def test_bench_refuses_one_file_for_both_json_and_markdown(tmp_path, capsys):
     code, _, err = run_cli(capsys, "bench", "--json", same, "--markdown", same)
     assert code == 2 and "give them different files" in err and "Traceback" not in err
     assert not same.exists()
+
+
+def test_bench_output_paths_are_named_precisely(tmp_path, capsys):
+    afile = tmp_path / "results.json"
+    afile.write_text("{}")
+    code, _, err = run_cli(capsys, "bench", "--json", afile / "x.json")
+    assert code == 2 and f"{afile} is a file, not a directory" in err
+    code, _, err = run_cli(capsys, "bench", "--json", tmp_path)
+    assert code == 2 and f"is a directory; give a file name, e.g. {tmp_path / 'out.json'}" in err

@@ -145,7 +145,8 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         default="quick",
         choices=["quick", "full"],
-        help="quick (default: 5 seeds, Buchwald A only, ~3.5 min) or full (10 seeds, ~25 min)",
+        help="quick (default: every group but only Buchwald A, 5 seeds, ~3.5 min) or full "
+        "(all five Buchwald datasets, 10 seeds, ~25 min)",
     )
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")

@@ -85,8 +85,8 @@ class Backend(ABC):
         in the numeric parameters, from those chosen before it) of hit-and-run samples of the
         set.  ``center``: the last point is the set's analytic center (the middle of every
         range no constraint cuts; decision 17), and the others are spread away from it too.
-        Categorical parameters, which no linear constraint involves, take every choice in turn
-        over the design, in an order drawn from the seed.
+        Categorical parameters, which no linear constraint involves, take each choice once
+        before any twice (which ones, and their order, drawn from the seed).
         """
         from ._gp_space import Polytope
         from .space import CategoricalParameter
@@ -114,7 +114,8 @@ class Backend(ABC):
         points = [space.from_unit(u) for u in np.vstack([pool[chosen[:n]], mid])]
         for p in space.parameters:
             if isinstance(p, CategoricalParameter):
-                order = rng.permutation(np.resize(np.arange(len(p.choices)), len(points)))
+                # every choice once before any twice; which ones (and their order) by the seed
+                order = rng.permutation(np.resize(rng.permutation(len(p.choices)), len(points)))
                 for point, level in zip(points, order, strict=True):
                     point[p.name] = p.choices[int(level)]
         return points

@@ -1,8 +1,9 @@
 """``genesis-lab bench``: run the benchmark suites and print a table.
 
 Suites:
-- ``quick`` (< 5 min on 2 cores): Branin, Hartmann-6, Buchwald A, the simulated
-  reactor, proposal latency at 100 and 300 observations (and ours at 1000); 5 seeds.
+- ``quick`` (< 5 min on 2 cores): every group (Branin, Hartmann-6, Buchwald A only of the five
+  datasets, the simulated reactor, the Pareto case, proposal latency at 100 and 300
+  observations and ours at 1000, loop overhead); 5 seeds (reactor 3, latency 3 repetitions).
 - ``full``: every Buchwald dataset and more seeds (tens of minutes).
 
 Every row compares Genesis Lab's agent with plain scikit-optimize defaults and

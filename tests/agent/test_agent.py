@@ -277,15 +277,17 @@ def test_the_center_of_a_constrained_design_is_the_middle_not_a_corner():
 def test_a_categorical_takes_turns_and_does_not_crowd_the_numeric_spread():
     cat = {"name": "s", "type": "categorical", "device": "d.s", "choices": list("abcdefghijkl")}
     cap = [{"kind": "linear", "terms": {"x": 1, "y": 1}, "max": 1.2}]
-    with_cat, without = [], []
+    with_cat, without, used = [], [], set()
     for seed in range(10):
         d = Agent(_constrained([_float("x"), _float("y"), cat], cap, seed)).design
         assert len({p["s"] for p in d}) == 6, "six different choices in six points"
+        used |= {p["s"] for p in d}
         with_cat.append(_closest_xy(d))
         without.append(
             _closest_xy(Agent(_constrained([_float("x"), _float("y")], cap, seed)).design)
         )
     assert np.median(with_cat) > 0.8 * np.median(without)
+    assert len(used) == 12, "the seed picks which choices a small design uses"
 
 
 def _closest_xy(points: list[dict]) -> float:

@@ -151,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     b.add_argument(
+        "--seeds",
+        type=_seed_range,
+        metavar="A-B",
+        help="run seeds A to B (inclusive; 'N' alone means 0 to N-1) instead of the suite's "
+        "0-4 (quick) or 0-9 (full), e.g. held-out seeds 10-209; latency rows are unaffected",
+    )
+    b.add_argument(
         "--only",
         action="append",
         metavar="NAME",
@@ -200,6 +207,22 @@ def check_writable(path: str, flag: str) -> None:
         ) from None
     if not existed:
         target.unlink(missing_ok=True)
+
+
+def _seed_range(text: str) -> tuple[int, int]:
+    """An argparse type: 'A-B' (inclusive, 0 <= A <= B) or 'N' (0 to N-1, N >= 1)."""
+    first, dash, last = text.strip().partition("-")
+    try:
+        lo, hi = (int(first), int(last)) if dash else (0, int(first) - 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a seed range; give A-B (e.g. 10-209) or a count N"
+        ) from None
+    if lo < 0 or hi < lo:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give 0 <= A <= B for A-B, or a count of 1 or more"
+        )
+    return lo, hi
 
 
 def _int_at_least(low: int):

@@ -371,7 +371,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
-    result = run_suite(args.suite, progress, only=args.only)
+    result = run_suite(args.suite, progress, only=args.only, seeds=args.seeds)
     print_table(result)
     # standard JSON: a strategy that never reached the target has null, not Infinity
     outputs = [(args.json, "--json", lambda: to_json(result, indent=2) + "\n")]

@@ -17,7 +17,7 @@ import math
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +47,16 @@ def _fmt(v: Any, digits: int = 3) -> str:
 
 def optimization_rows(
     problem: Problem,
-    seeds: int,
+    seeds: Sequence[int],
     strategies: list[str],
     progress: Callable[[str], None] = lambda s: None,
 ) -> list[Row]:
     rows = []
     for strat in strategies:
-        n = seeds
+        n = len(seeds)
         traces: list[Trace] = []
-        for seed in range(n):
-            progress(f"{problem.name}: {strat} seed {seed + 1}/{n}")
+        for i, seed in enumerate(seeds):
+            progress(f"{problem.name}: {strat} seed {seed} ({i + 1}/{n})")
             traces.append(run_strategy(strat, problem, seed))
         best = [min(t.scores) for t in traces]
         regret = [b - problem.optimum for b in best]
@@ -150,7 +150,7 @@ def latency_rows(
 
 
 def reactor_rows(
-    seeds: int, strategies: list[str], progress: Callable[[str], None] = lambda s: None
+    seeds: Sequence[int], strategies: list[str], progress: Callable[[str], None] = lambda s: None
 ) -> list[Row]:
     """The closed loop on the simulated reactor (RunEngine, devices, ledger), scored
     on the true (noise- and drift-free) yield at the experiment reported as best."""
@@ -184,8 +184,8 @@ def reactor_rows(
             path = Path(tmp) / f"{strat}.yaml"
             path.write_text(yaml.safe_dump(camp))
             true, wall = [], []
-            for seed in range(seeds):
-                progress(f"reactor: {strat} seed {seed + 1}/{seeds}")
+            for i, seed in enumerate(seeds):
+                progress(f"reactor: {strat} seed {seed} ({i + 1}/{len(seeds)})")
                 buf = io.StringIO()
                 t0 = time.perf_counter()
                 with contextlib.redirect_stdout(buf):
@@ -225,7 +225,9 @@ def reactor_rows(
     return rows
 
 
-def pareto_rows(seeds: int, progress: Callable[[str], None] = lambda s: None) -> list[Row]:
+def pareto_rows(
+    seeds: Sequence[int], progress: Callable[[str], None] = lambda s: None
+) -> list[Row]:
     """Two objectives on the reactor's true model (maximize yield and space-time
     yield): hypervolume after 30 experiments.
 
@@ -248,8 +250,8 @@ def pareto_rows(seeds: int, progress: Callable[[str], None] = lambda s: None) ->
     rows = []
     for strat in ("genesis", "skopt", "random"):
         hvs, ms = [], []
-        for seed in range(seeds):
-            progress(f"reactor pareto: {strat} seed {seed + 1}/{seeds}")
+        for i, seed in enumerate(seeds):
+            progress(f"reactor pareto: {strat} seed {seed} ({i + 1}/{len(seeds)})")
             if strat == "skopt":
                 pts, trace = _pareto_skopt(spec, model, seed)
                 hvs.append(hypervolume(np.array(pts), ref))
@@ -277,7 +279,7 @@ def pareto_rows(seeds: int, progress: Callable[[str], None] = lambda s: None) ->
             {
                 "problem": "reactor_pareto_hv",
                 "strategy": strat,
-                "seeds": seeds,
+                "seeds": len(seeds),
                 "budget": spec.budget.experiments,
                 "median_best": _median(hvs),
                 "ms_per_proposal": _median(ms),
@@ -417,7 +419,10 @@ SUITES: dict[str, dict[str, Any]] = {
 
 
 def run_suite(
-    name: str, progress: Callable[[str], None] = lambda s: None, only: list[str] | None = None
+    name: str,
+    progress: Callable[[str], None] = lambda s: None,
+    only: list[str] | None = None,
+    seeds: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Run a suite with one BLAS thread for every strategy.
 
@@ -429,13 +434,21 @@ def run_suite(
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        return _run_suite(name, progress, only)
+        return _run_suite(name, progress, only, seeds)
 
 
 def _run_suite(
-    name: str, progress: Callable[[str], None], only: list[str] | None
+    name: str,
+    progress: Callable[[str], None],
+    only: list[str] | None,
+    seeds: tuple[int, int] | None,
 ) -> dict[str, Any]:
+    """``seeds`` (first, last), inclusive: replaces the suite's seeds 0..n-1 for every row that
+    has seeds (the latency rows have repetitions instead)."""
     cfg = SUITES[name]
+    chosen = None if seeds is None else list(range(seeds[0], seeds[1] + 1))
+    many = chosen or list(range(cfg["seeds"]))
+    reactor = chosen or list(range(cfg["reactor_seeds"]))
     strategies = ["genesis", "skopt", "random"]
     t0 = time.time()
     rows: list[Row] = []
@@ -449,19 +462,27 @@ def _run_suite(
         rows += latency_rows((1000,), cfg["latency_reps"], ["genesis"], progress)
     for fname in ("branin", "hartmann6"):
         if want(fname):
-            rows += optimization_rows(synthetic(fname), cfg["seeds"], strategies, progress)
+            rows += optimization_rows(synthetic(fname), many, strategies, progress)
     for letter in cfg["datasets"]:
         if want("buchwald") or want(f"buchwald_{letter}"):
-            rows += optimization_rows(buchwald(letter), cfg["seeds"], strategies, progress)
+            rows += optimization_rows(buchwald(letter), many, strategies, progress)
     if want("reactor"):
-        rows += reactor_rows(cfg["reactor_seeds"], strategies, progress)
+        rows += reactor_rows(reactor, strategies, progress)
     if want("pareto"):
-        rows += pareto_rows(cfg["seeds"], progress)
+        rows += pareto_rows(many, progress)
     if want("overhead"):
         rows += overhead_rows()
     return {
         "suite": name,
-        "command": " ".join(["genesis-lab bench", name, *(f"--only {k}" for k in (only or []))]),
+        "command": " ".join(
+            [
+                "genesis-lab bench",
+                name,
+                *(f"--only {k}" for k in (only or [])),
+                *([] if seeds is None else [f"--seeds {seeds[0]}-{seeds[1]}"]),
+            ]
+        ),
+        "seed_range": None if seeds is None else list(seeds),
         "seconds": round(time.time() - t0, 1),
         "machine": {
             "python": platform.python_version(),

@@ -39,3 +39,25 @@ def test_bench_writes_json_and_a_table(tmp_path, capsys):
 def test_bench_rejects_an_unknown_suite(capsys):
     assert main(["bench", "huge"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_bench_runs_the_seeds_asked_for_and_records_them(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--only", "branin", "--seeds", "7-8", "--json", out]) == 0
+    result = json.loads(out.read_text(), parse_constant=_refuse)
+    assert result["command"] == "genesis-lab bench quick --only branin --seeds 7-8"
+    assert result["seed_range"] == [7, 8]
+    assert [(r["strategy"], r["seeds"]) for r in result["rows"]] == [
+        ("genesis", 2),
+        ("skopt", 2),
+        ("random", 2),
+    ]
+    err = capsys.readouterr().err
+    assert "branin: genesis seed 7 (1/2)" in err and "seed 8 (2/2)" in err
+
+
+def test_bench_refuses_a_bad_seed_range(capsys):
+    for bad in ("9-3", "0", "ten"):
+        assert main(["bench", "--seeds", bad]) == 2
+        err = capsys.readouterr().err
+        assert "--seeds" in err and "Traceback" not in err

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import socket
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from .cli import (
@@ -24,7 +24,7 @@ from .errors import StoreError, counted
 from .errors import UserError as UsageError
 from .ledger import Ledger, to_json
 from .progress import ProgressDisplay
-from .provenance import software_versions
+from .provenance import process_provenance
 from .report import campaign_state, experiment_rows, status_payload, summary_text
 from .runner import CampaignInterrupted, CampaignRunner
 from .session import CampaignFiles
@@ -69,7 +69,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     summary = {
         "campaign": c.name,
         "file": str(args.campaign),
-        "lab": files.lab_source.removeprefix("lab file "),
+        "lab": str(files.lab_path),
         "parameters": [p.name for p in c.parameters],
         "objectives": [{"name": o.name, "goal": o.goal} for o in c.objectives],
         "constraints": len(c.constraints),
@@ -352,8 +352,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if path is not None:
             check_writable(path, flag)  # before a run that can take many minutes
     if args.json is not None and args.markdown is not None:
-        from pathlib import Path
-
         if Path(args.json).resolve() == Path(args.markdown).resolve():
             raise UsageError(
                 f"--json and --markdown both name {args.markdown}: the table would overwrite "
@@ -492,7 +490,7 @@ def cmd_suggest(args: argparse.Namespace) -> int:
                 )
         provenance: dict[str, Any] = {"entered_by": "user"}
         if results or args.infeasible:  # measured elsewhere: say where it was recorded
-            provenance.update(software=software_versions(), host=socket.gethostname())
+            provenance.update(process_provenance())
         if args.infeasible:
             eid = ledger.propose(params, origin="manual", provenance=provenance)
             ledger.start(eid)

@@ -10,7 +10,7 @@ from functools import cache
 from importlib import metadata
 from typing import Any
 
-__all__ = ["software_versions", "lab_hash", "static_provenance"]
+__all__ = ["software_versions", "lab_hash", "process_provenance", "static_provenance"]
 
 _PACKAGES = (
     "genesis-lab",
@@ -41,10 +41,11 @@ def lab_hash(lab: Any) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
+def process_provenance() -> dict[str, Any]:
+    """Where a record was made: the software versions and the host."""
+    return {"software": software_versions(), "host": socket.gethostname()}
+
+
 def static_provenance(lab: Any) -> dict[str, Any]:
     """The parts of provenance that do not change within a process."""
-    return {
-        "lab_hash": lab_hash(lab),
-        "software": software_versions(),
-        "host": socket.gethostname(),
-    }
+    return {"lab_hash": lab_hash(lab), **process_provenance()}

@@ -29,6 +29,7 @@ class CampaignFiles:
     lab_text: str
     lab_source: str
     lab_dir: Path | None = None  # relative data paths in the lab file start here
+    lab_path: Path | None = None  # the lab file (None for a campaign's stored copy)
 
     @classmethod
     def load(cls, path: str | Path) -> CampaignFiles:
@@ -50,6 +51,7 @@ class CampaignFiles:
             lab_text,
             f"lab file {lab_path}",
             lab_path.parent,
+            lab_path,
         )
 
     @classmethod

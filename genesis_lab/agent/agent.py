@@ -144,11 +144,17 @@ class Agent:
 
     # ------------------------------------------------------------- proposing
     @property
+    def _feasible_set_design(self) -> bool:
+        """A box design (Sobol, LHS) would ignore linear constraints: such campaigns start from
+        a design over the feasible set instead (decision 17)."""
+        return self.backend.constrained and self.settings.model != "random"
+
+    @property
     def design(self) -> list[dict[str, Any]]:
         if self._design is None:
             if self.settings.model == "random":
                 self._design = []
-            elif self.backend.constrained:  # a box design would ignore the constraints
+            elif self._feasible_set_design:
                 self._design = self.backend.feasible_design(
                     self.settings.initial_points, self.seed, self.settings.center_point
                 )
@@ -265,8 +271,8 @@ class Agent:
                 **self.backend.config(),
                 "initial_points": self.settings.initial_points,
                 "initial_design": (
-                    "maximin in the feasible set"  # what a constrained space gets instead
-                    if self.backend.constrained and self.settings.model != "random"
+                    "maximin in the feasible set"
+                    if self._feasible_set_design
                     else self.settings.initial_design
                 ),
                 "center_point": self.settings.center_point,

@@ -96,9 +96,7 @@ class Backend(ABC):
         rng = np.random.default_rng([seed, 7919])
         mid_z = poly.analytic_center()
         pool = poly.to_x(poly.sample_z(max(256, 64 * n), rng, start=mid_z))
-        numeric = np.zeros(space.unit_dim, bool)
-        for p, cols in zip(space.parameters, space._columns, strict=True):
-            numeric[cols] = not isinstance(p, CategoricalParameter)
+        numeric = space.numeric_columns()
         P = pool[:, numeric]
         mid = poly.to_x(mid_z[None, :]) if center and n >= 1 else pool[:0]
         chosen: list[int] = []

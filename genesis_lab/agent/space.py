@@ -51,6 +51,13 @@ class Space:
             if isinstance(p, CategoricalParameter) and not p.descriptors
         ]
 
+    def numeric_columns(self) -> np.ndarray:
+        """Boolean mask of the unit-space columns that belong to numeric parameters."""
+        mask = np.zeros(self.unit_dim, bool)
+        for p, cols in zip(self.parameters, self._columns, strict=True):
+            mask[cols] = not isinstance(p, CategoricalParameter)
+        return mask
+
     @property
     def is_finite(self) -> bool:
         """True when every parameter is categorical or integer (a countable grid)."""

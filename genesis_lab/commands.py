@@ -227,6 +227,7 @@ def _drive(
             quiet=args.quiet,
         )
         runner.on_progress = display
+        runner.executor.quiet = args.quiet
         try:
             stop = runner.run()
         except CampaignInterrupted:

@@ -11,11 +11,17 @@ RunEngine; the executor then aborts the run (the stop document says
 ``abort``) and reports ``interrupted``. A plan that has not started yet when
 the signal comes is not started, and is reported ``interrupted`` too. A second
 SIGINT raises ``KeyboardInterrupt`` as usual.
+
+The stop document of an aborted run has an empty ``reason``: bluesky's
+``run_wrapper`` closes an aborted run without the reason given to
+``RunEngine.abort`` (blueapi issue #1306 reports the same). The ledger keeps the
+reason on the experiment (``genesis-lab show N``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import signal
 import sys
 import threading
@@ -144,10 +150,18 @@ class EmbeddedExecutor:
 
     kind = "embedded"
 
-    def __init__(self, stop: StopRequest | None = None):
+    def __init__(self, stop: StopRequest | None = None, quiet: bool = False):
         self.RE = RunEngine({}, context_managers=[])
         self.stop = stop or StopRequest()
         self.stop.attach(self.RE)
+        #: drop the RunEngine's own notes ("Pausing...", "Aborting...") instead of
+        #: printing them on stderr (``--quiet``)
+        self.quiet = quiet
+
+    def _notes(self) -> contextlib.AbstractContextManager:
+        """Where the RunEngine's printed notes go: stderr (stdout is for results such as
+        ``--json``), or nowhere when quiet."""
+        return contextlib.redirect_stdout(io.StringIO() if self.quiet else sys.stderr)
 
     def run(self, plan: Any, on_document: DocCallback | None = None) -> RunOutcome:
         docs: list[tuple[str, dict[str, Any]]] = []
@@ -166,10 +180,10 @@ class EmbeddedExecutor:
             try:
                 # the RunEngine prints its own notes ("Pausing...", "Aborting...") to stdout;
                 # stdout is for results (--json), so they go to stderr with the progress
-                with contextlib.redirect_stdout(sys.stderr):
+                with self._notes():
                     self.RE(plan)
             except RunEngineInterrupted:
-                with contextlib.redirect_stdout(sys.stderr):
+                with self._notes():
                     self.RE.abort(reason="interrupted (Ctrl-C or a stop signal)")
                 return RunOutcome(
                     "interrupted", _uid(docs), docs, "interrupted (Ctrl-C or a stop signal)"

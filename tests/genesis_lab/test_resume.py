@@ -98,6 +98,32 @@ def test_ctrl_c_during_a_move_leaves_a_consistent_resumable_campaign(examples, t
         assert ledger.experiment(2).parameters == ledger.experiment(1).parameters
 
 
+def test_ctrl_c_under_quiet_prints_only_how_to_resume(examples, tmp_path):
+    out = tmp_path / "c"
+    proc = cli(
+        "run",
+        examples / "reactor_campaign.yaml",
+        "--out",
+        out,
+        "--max-experiments",
+        3,
+        "--time-scale",
+        0.2,
+        "--quiet",
+    )
+    wait_for(lambda: status_of(out, 1) == "running")
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    stdout, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert stdout == ""
+    # the RunEngine's own "Pausing..." and "Aborting..." notes are dropped too
+    assert "Pausing" not in err and "Aborting" not in err, err
+    assert "genesis-lab resume" in err and "Traceback" not in err
+    with Ledger.open(out) as ledger:
+        assert ledger.experiment(1).status == "aborted"
+
+
 def test_resume_gives_the_same_proposals_as_an_uninterrupted_run(examples, tmp_path):
     straight = tmp_path / "straight"
     assert (

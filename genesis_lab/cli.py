@@ -27,6 +27,8 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
+QUIET_HELP = "no progress on stderr (errors and how to resume still show)"
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -55,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
         help="simulated latencies x X (overrides the lab file; 0 = instant)",
     )
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
-    r.add_argument("--quiet", action="store_true", help="no progress on stderr (errors and how to resume still show)")
+    r.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     r.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")
 
     c = sub.add_parser(
@@ -79,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         "campaign's interrupted: setting, requeue); a later Ctrl-C follows that setting",
     )
     rs.add_argument("--json", action="store_true", help="print the summary as JSON")
-    rs.add_argument("--quiet", action="store_true", help="no progress on stderr (errors and how to resume still show)")
+    rs.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     rs.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")
 
     s = sub.add_parser("status", help="counts and best experiment of a campaign")

@@ -502,13 +502,20 @@ class Ledger:
             self._log(eid, "proposed", {"origin": origin, "parameters": parameters})
         return eid
 
-    def add_provenance(self, eid: int, extra: Mapping[str, Any]) -> None:
-        """Add keys to an experiment's provenance (existing keys are kept as they are)."""
+    def stamp_provenance(self, eid: int, run: Mapping[str, Any]) -> None:
+        """Record in an experiment's provenance where it is run: ``run`` (lab hash, software,
+        host) replaces those keys.  Values that were there and differ (a point queued by an
+        earlier process, e.g. before an upgrade, and run after ``resume``) move to
+        ``queued_with``, so both stay on record."""
         with self._lock, self._conn:
             row = self._conn.execute(
                 "SELECT provenance FROM experiments WHERE id=?", (eid,)
             ).fetchone()
-            prov = {**extra, **json.loads(row["provenance"] or "{}")}
+            prov = json.loads(row["provenance"] or "{}")
+            before = {k: prov[k] for k in run if k in prov and prov[k] != run[k]}
+            if before:
+                prov["queued_with"] = {**prov.get("queued_with", {}), **before}
+            prov.update(run)
             self._conn.execute(
                 "UPDATE experiments SET provenance=? WHERE id=?", (to_json(prov), eid)
             )

@@ -407,8 +407,8 @@ class CampaignRunner:
         )
 
     def execute(self, e: Experiment) -> None:
-        if "lab_hash" not in e.provenance:  # queued by a user with 'suggest': the lab runs it
-            self.ledger.add_provenance(e.id, self._static)
+        # this process and this lab run it, whoever queued it ('suggest', an earlier process)
+        self.ledger.stamp_provenance(e.id, self._static)
         targets = {p.device: e.parameters[p.name] for p in self.campaign.parameters}
         current = self.lab.positions(targets)
         unknown = self.lab.envelope.unknown_positions(targets, current)

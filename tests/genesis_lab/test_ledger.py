@@ -55,3 +55,23 @@ def test_a_store_from_before_the_version_index_reads_the_same_and_gains_it(tmp_p
     with Ledger.open(tmp_path / "c", readonly=False) as resumed:
         assert [e.as_dict() for e in resumed.experiments()] == before
     assert "experiments_version" in indexes()
+
+
+def test_a_requeued_point_records_the_process_that_ran_it_and_the_one_that_queued_it(tmp_path):
+    ledger = _store(tmp_path)
+    queued = {"lab_hash": "aaa", "software": {"genesis-lab": "0.1"}, "host": "old-host"}
+    first = ledger.propose({"t": 1}, origin="model", provenance={**queued, "acquisition": -2.5})
+    ledger.start(first)
+    again = ledger.abort(first, "interrupted", run_uid=None, requeue=True)
+    assert again is not None
+    # resumed after an upgrade: the same lab, newer software, another host
+    run = {"lab_hash": "aaa", "software": {"genesis-lab": "0.2"}, "host": "new-host"}
+    ledger.stamp_provenance(again, run)
+    prov = ledger.experiment(again).provenance
+    assert {k: prov[k] for k in run} == run
+    assert prov["queued_with"] == {"software": {"genesis-lab": "0.1"}, "host": "old-host"}
+    assert prov["acquisition"] == -2.5 and prov["requeue_of"] == first
+    # a point run where it was queued gains nothing
+    ledger.stamp_provenance(first, queued)
+    assert "queued_with" not in ledger.experiment(first).provenance
+    ledger.close()

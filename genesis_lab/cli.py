@@ -192,6 +192,7 @@ def check_writable(path: str, flag: str) -> None:
     example = {"--json": "out.json", "--markdown": "out.md", "--csv": "out.csv"}.get(flag, "out")
     if target.is_dir():
         raise UserError(f"{flag} {path}: is a directory; give a file name, e.g. {target / example}")
+    _refuse_precious(target, flag, example)
     if parent.exists() and not parent.is_dir():
         raise UserError(f"{flag} {path}: {parent} is a file, not a directory")
     if not parent.is_dir():
@@ -209,6 +210,30 @@ def check_writable(path: str, flag: str) -> None:
         ) from None
     if not existed:
         target.unlink(missing_ok=True)
+
+
+CAMPAIGN_FILES = ("campaign.yaml", "lab.yaml", "driver.lock")
+PRECIOUS_SUFFIXES = (".sqlite", ".sqlite-wal", ".sqlite-shm", ".db", ".yaml", ".yml")
+
+
+def _refuse_precious(target: Path, flag: str, example: str) -> None:
+    """An output must never overwrite a campaign's own files, or an existing database or YAML
+    file (a campaign or lab file): ``export --csv DIR/ledger.sqlite`` would destroy the
+    campaign."""
+    from .ledger import STORE_FILE, Ledger
+
+    name = target.name
+    own = name in CAMPAIGN_FILES or name.startswith(STORE_FILE)
+    if own and Ledger.is_campaign(target.parent):
+        raise UserError(
+            f"{flag} {target}: that is one of the campaign's own files; writing there would "
+            f"destroy the campaign. Write outside the campaign folder, e.g. {example}"
+        )
+    if target.is_file() and name.lower().endswith(PRECIOUS_SUFFIXES):
+        raise UserError(
+            f"{flag} {target}: an existing {target.suffix} file, which this would overwrite; "
+            f"give a new file name, e.g. {example}"
+        )
 
 
 def _seed_range(text: str) -> tuple[int, int]:

@@ -166,6 +166,28 @@ def test_export_to_an_unwritable_path_is_a_clear_error(examples, tmp_path, capsy
     assert code == 2 and "is a directory" in err, err
 
 
+def test_export_never_overwrites_the_campaign_or_a_campaign_file(examples, tmp_path, capsys):
+    out = tmp_path / "r"
+    _short_run(capsys, examples / "reactor_campaign.yaml", out, 2)
+    before = _store_digest(out)
+    campaign_text = (examples / "reactor_campaign.yaml").read_text()
+    for target in (
+        out / "ledger.sqlite",
+        out / "ledger.sqlite-wal",
+        out / "campaign.yaml",
+        out / "lab.yaml",
+        examples / "reactor_campaign.yaml",
+    ):
+        code, _, err = run_cli(capsys, "export", out, "--csv", target)
+        assert code == 2 and "Traceback" not in err, err
+        assert "destroy the campaign" in err or "overwrite" in err, err
+    assert _store_digest(out) == before
+    assert (examples / "reactor_campaign.yaml").read_text() == campaign_text
+    # a new file inside the campaign folder is fine
+    code, _, err = run_cli(capsys, "export", out, "--csv", out / "experiments.csv")
+    assert code == 0, err
+
+
 def test_gp_hedge_needs_the_scikit_optimize_engine(examples, tmp_path, capsys):
     camp = edit_yaml(
         examples / "reactor_campaign.yaml",

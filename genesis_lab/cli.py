@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("dir", help="campaign directory")
     e.add_argument("--csv", required=True, metavar="FILE", help="CSV file to write ('-' = stdout)")
 
+    bk = sub.add_parser("backup", help="copy a campaign folder safely, even while it runs")
+    bk.add_argument("dir", help="campaign directory")
+    bk.add_argument("dest", help="new or empty directory for the copy")
+
     sh = sub.add_parser("show", help="one experiment's full record and documents")
     sh.add_argument("dir", help="campaign directory")
     sh.add_argument("experiment", type=_positive_int, help="experiment number (1, 2, ...)")

@@ -282,6 +282,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    with Ledger.open(args.dir) as ledger:
+        dest = ledger.backup(args.dest)
+        n = len(ledger.experiments())
+    with Ledger.open(dest) as copy:
+        copied = len(copy.experiments())
+    print(
+        f"copied {args.dir} to {dest} ({counted(copied, 'experiment')}"
+        + (f"; {n - copied} more were recorded while copying" if n > copied else "")
+        + ")",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     with Ledger.open(args.dir) as ledger:
         e = ledger.experiment(args.experiment)

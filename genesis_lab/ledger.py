@@ -392,6 +392,48 @@ class Ledger:
             conn.execute(_VERSION_INDEX)
         return cls(d, conn, readonly=readonly)
 
+    def backup(self, destination: str | Path) -> Path:
+        """Copy this campaign into ``destination`` (new or empty): a consistent snapshot of the
+        store, taken with SQLite's online backup (safe while a run writes; copying
+        ``ledger.sqlite`` alone misses what is still in its ``-wal`` file), plus the campaign
+        and lab files as run.  The copy is a campaign folder like any other."""
+        d = Path(destination)
+        if d.resolve() == Path(self.directory).resolve():
+            raise StoreError(f"{d} is the campaign itself; give a new or empty directory")
+        if d.exists() and (not d.is_dir() or any(d.iterdir())):
+            raise StoreError(f"{d} exists and is not an empty directory; give a new one")
+        try:
+            d.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.copying-", dir=d.parent))
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create {d} ({exc.strerror or type(exc).__name__}); choose another place"
+            ) from None
+        try:
+            target = sqlite3.connect(tmp / STORE_FILE)
+            try:
+                with self._lock:
+                    self._conn.backup(target)
+                target.execute("PRAGMA journal_mode = WAL")
+                target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                target.close()
+            (tmp / "campaign.yaml").write_text(self.meta("campaign_yaml", ""), encoding="utf-8")
+            (tmp / "lab.yaml").write_text(self.meta("lab_yaml", ""), encoding="utf-8")
+            if d.exists():
+                d.rmdir()  # empty (checked above)
+            os.replace(tmp, d)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StoreError(
+                f"cannot write the copy in {d} ({exc.strerror or exc}); free space or choose "
+                "another place (the campaign itself is untouched)"
+            ) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return d
+
     @staticmethod
     def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         if readonly:

@@ -124,6 +124,32 @@ def test_ctrl_c_under_quiet_prints_only_how_to_resume(examples, tmp_path):
         assert ledger.experiment(1).status == "aborted"
 
 
+def test_a_backup_taken_mid_run_is_a_complete_campaign_that_resumes(examples, tmp_path):
+    out, copy = tmp_path / "c", tmp_path / "copy"
+    proc = cli(
+        "run", examples / "reactor_campaign.yaml", "--out", out,
+        "--max-experiments", 40, "--time-scale", 0, "--quiet",
+    )  # fmt: skip
+    wait_for(lambda: status_of(out, 12) == "done")
+    assert main(["backup", str(out), str(copy)]) == 0
+    assert proc.wait(timeout=300) == 0
+    with Ledger.open(copy) as backup, Ledger.open(out) as original:
+        done = backup.experiments("done")
+        assert len(done) >= 12  # everything recorded before the copy, WAL included
+        for e in done:  # the same records, documents and all
+            o = original.experiment(e.id)
+            assert (o.parameters, o.objectives, o.run_uid) == (
+                e.parameters,
+                e.objectives,
+                e.run_uid,
+            )
+            assert backup.documents(e.run_uid) == original.documents(e.run_uid)
+    # the copy is a campaign folder like any other: it resumes to the budget
+    assert main(["resume", str(copy), "--time-scale", "0", "--quiet"]) == 0
+    with Ledger.open(copy) as backup:
+        assert backup.counts()["done"] == 40
+
+
 def test_resume_gives_the_same_proposals_as_an_uninterrupted_run(examples, tmp_path):
     straight = tmp_path / "straight"
     assert (

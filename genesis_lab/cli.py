@@ -80,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the experiment a crash cut short: run it again or drop it (default: the "
         "campaign's interrupted: setting, requeue); a later Ctrl-C follows that setting",
     )
+    rs.add_argument(
+        "--max-experiments",
+        type=_positive_int,
+        metavar="N",
+        help="a new budget of completed experiments, e.g. to go on after the budget was "
+        "reached (at least the number already completed)",
+    )
     rs.add_argument("--json", action="store_true", help="print the summary as JSON")
     rs.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     rs.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")

@@ -157,12 +157,54 @@ def cmd_resume(args: argparse.Namespace) -> int:
         seed = ledger.meta("seed")
         if seed is not None:
             files.campaign = files.campaign.model_copy(update={"seed": seed})
+        if args.max_experiments is not None:
+            _change_budget(ledger, args.max_experiments)
+        elif _nothing_to_do(ledger):
+            payload = status_payload(ledger)
+            ledger.close()
+            write_json(payload) if args.json else print(summary_text(payload))
+            return EXIT_OK
         ts = args.time_scale if args.time_scale is not None else ledger.meta("time_scale")
         lab = files.build_lab(time_scale=ts)
     except BaseException:
         ledger.close()  # releases the claim: a later resume in this process may try again
         raise
     return _drive(files, lab, ledger, ledger.meta("budget"), args, resumed=True)
+
+
+def _change_budget(ledger: Ledger, budget: int) -> None:
+    """``resume --max-experiments N``: a new budget.  A confirmation stage that already ran
+    (or started) at the old end is done again at the new end, for the best point then;
+    replicates already measured of that same point still count."""
+    done = ledger.count_completed()
+    if budget < done:
+        raise UsageError(
+            f"--max-experiments {budget}: the campaign has already completed "
+            f"{counted(done, 'experiment')}; give at least {done}"
+        )
+    old = ledger.meta("budget")
+    if budget == old:
+        return
+    ledger.set_meta("budget", budget)
+    if ledger.meta("confirmation_queued") is not None and budget > done:
+        ledger.set_meta("confirmation_queued", None)
+        ledger.set_meta("confirmation", None)
+    ledger.note("budget", {"from": old, "to": budget})
+    print(f"genesis-lab resume: budget {old} -> {budget} experiments", file=sys.stderr)
+
+
+def _nothing_to_do(ledger: Ledger) -> bool:
+    """A campaign that finished, with nothing queued: say so instead of starting the lab."""
+    finished = ledger.meta("stop_reason") and ledger.meta("stop_finished")  # reset by each run
+    if not finished or ledger.counts().get("proposed", 0):
+        return False
+    print(
+        f"genesis-lab resume: nothing to do: the campaign finished ({ledger.meta('stop_reason')})"
+        f". To go on, give a larger budget: genesis-lab resume {ledger.directory} "
+        "--max-experiments N",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _refuse_edited_copies(ledger: Ledger) -> None:
@@ -188,7 +230,8 @@ def _refuse_edited_copies(ledger: Ledger) -> None:
                 f"{path} was edited after the campaign started. A campaign runs to the end "
                 "with the files it started with (kept in its ledger), so resume would ignore "
                 f"the edit: delete {path} (resume writes the original back) to continue as "
-                "started, or start a new campaign with the edited file"
+                "started, or make the change in your own campaign or lab file and start a new "
+                "campaign (to raise the budget: 'genesis-lab resume DIR --max-experiments N')"
             )
 
 

@@ -385,7 +385,7 @@ class CampaignRunner:
                 return False
         else:
             best = next(e for e in exps if e.id == of)
-        reps = [e for e in exps if e.origin == "confirm"]
+        reps = _replicates_of(exps, best.id)
         kept = sum(_measured(e) or e.status in ("proposed", "running", "refused") for e in reps)
         for k in range(len(reps), len(reps) + spec.replicates - kept):
             self.ledger.propose(
@@ -581,6 +581,12 @@ class CampaignRunner:
         )
 
 
+def _replicates_of(exps: list[Experiment], of: int) -> list[Experiment]:
+    """The confirmation replicates of experiment ``of`` (a campaign whose budget was raised
+    after a confirmation can hold replicates of an earlier best too)."""
+    return [e for e in exps if e.origin == "confirm" and e.provenance.get("replicate_of", of) == of]
+
+
 def confirmation_summary(
     exps: list[Experiment], campaign: CampaignSpec, of: int, level: float
 ) -> dict[str, Any]:
@@ -600,7 +606,7 @@ def confirmation_summary(
         ok = all(isinstance(v, int | float) and math.isfinite(v) for v in vs)
         return [float(v) for v in vs] if ok else None  # type: ignore[arg-type]
 
-    measured = [e for e in exps if e.origin == "confirm" and _measured(e)]
+    measured = [e for e in _replicates_of(exps, of) if _measured(e)]
     usable = [e for e in measured if e.status == "done" and e.feasible and values(e)]
     others = [
         e.objectives[obj.name]

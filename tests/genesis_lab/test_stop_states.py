@@ -151,3 +151,38 @@ def test_an_interrupted_replicate_is_requeued_as_a_replicate(tmp_path):
         # summary includes it
         assert again.origin == "confirm" and again.provenance["replicate_of"] == 3
         assert ledger.count_completed() == 0
+
+
+def test_a_finished_campaign_goes_on_with_a_larger_budget_and_confirms_again(
+    examples, tmp_path, capsys
+):
+    camp = edit_yaml(
+        examples / "reactor_campaign.yaml",
+        lambda d: d.update(confirm={"replicates": 2}, budget={"experiments": 6}),
+    )
+    out = tmp_path / "c"
+    assert run_cli(capsys, "run", camp, "--out", out, *ARGS)[0] == 0
+    first = _status(capsys, out)
+    assert first["confirmation"]["experiment"] == first["best"]["experiment"]
+
+    # nothing left to run: resume says so and how to go on, and changes nothing
+    code, _, err = run_cli(capsys, "resume", out, "--quiet")
+    assert code == 0 and "nothing to do" in err and "--max-experiments" in err, err
+    assert _status(capsys, out)["counts"] == first["counts"]
+
+    # a budget below what is done is refused, and nothing changes
+    code, _, err = run_cli(capsys, "resume", out, "--max-experiments", 5, "--quiet")
+    assert code == 2 and "at least 6" in err and "Traceback" not in err, err
+    assert _status(capsys, out)["counts"] == first["counts"]
+
+    code, _, err = run_cli(capsys, "resume", out, "--max-experiments", 14, *ARGS)
+    assert code == 0 and "budget 6 -> 14" in err, err
+    after = _status(capsys, out)
+    assert after["counts"]["completed"] == 14 and after["budget"] == 14
+    # the confirmation is of the best point at the new end, with its own 2 replicates;
+    # the replicates of the earlier best stay on record
+    c, best = after["confirmation"], after["best"]["experiment"]
+    assert c["experiment"] == best and len(c["replicates"]) == 2
+    reps = _confirm_rows(out)
+    assert {e.provenance["replicate_of"] for e in reps} == {first["best"]["experiment"], best}
+    assert sum(e.provenance["replicate_of"] == best for e in reps) == 2

@@ -35,23 +35,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         files.campaign = files.campaign.model_copy(update={"seed": args.seed})
     lab = files.build_lab(time_scale=args.time_scale)
-    out = args.out = args.out or default_out(files.campaign.name)  # messages name it
     budget = args.max_experiments or files.campaign.budget.experiments
+    chosen = args.out is None  # runs/NAME-TIME, made unique: runs started together never collide
+    base = args.out or default_out(files.campaign.name)
     try:
-        ledger = Ledger.create(
-            out,
-            name=files.campaign.name,
-            campaign_text=files.campaign_text,
-            lab_text=files.lab_text,
-            extra={
-                "budget": budget,
-                "seed": files.campaign.seed,
-                "time_scale": lab.time_scale,
-                "campaign_path": str(args.campaign),
-                "lab_dir": str(files.lab_dir) if files.lab_dir else None,
-            },
-            claim=True,  # locked before it appears: no resume can slip in
-        )
+        for k in range(1, 1000):
+            out = args.out = base if k == 1 or not chosen else f"{base}-{k}"  # messages name it
+            if chosen and Path(out).exists():
+                continue
+            try:
+                ledger = Ledger.create(
+                    out,
+                    name=files.campaign.name,
+                    campaign_text=files.campaign_text,
+                    lab_text=files.lab_text,
+                    extra={
+                        "budget": budget,
+                        "seed": files.campaign.seed,
+                        "time_scale": lab.time_scale,
+                        "campaign_path": str(args.campaign),
+                        "lab_dir": str(files.lab_dir) if files.lab_dir else None,
+                    },
+                    claim=True,  # locked before it appears: no resume can slip in
+                )
+                break
+            except StoreError:
+                if not chosen or not Path(out).exists():
+                    raise
+                # another run took this name since the check: take the next one
+        else:
+            raise StoreError(f"{base}: no free folder name; choose one with --out")
     except BaseException:
         lab.close()
         raise

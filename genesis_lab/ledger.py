@@ -98,6 +98,25 @@ def _lock_directory(directory: Path, patience: float = 1.0) -> int:
     )
 
 
+def _driver_of(directory: Path) -> dict[str, Any] | None:
+    """The process that runs the campaign in ``directory`` now (see :meth:`Ledger.driver`)."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _holder(directory) or {"pid": None, "host": None, "since": None}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 STATUSES = ("proposed", "running", "done", "failed", "aborted", "refused")
 
 # what changes whenever an experiment's row is updated: the key of the ledger's parse cache,
@@ -283,6 +302,13 @@ class Ledger:
         store is locked for this process before it appears (see :meth:`claim`)."""
         d = Path(directory)
         if cls.is_campaign(d):
+            info = _driver_of(d)
+            if info is not None:
+                who = f" (process {info['pid']} on {info.get('host')})" if info.get("pid") else ""
+                raise StoreError(
+                    f"{d} holds a campaign that another run is running now{who}; watch it "
+                    f"with 'genesis-lab status {d}', or choose another --out"
+                )
             raise StoreError(
                 f"{d} already holds a campaign; continue it with 'genesis-lab resume {d}' "
                 "or choose another --out"
@@ -473,21 +499,9 @@ class Ledger:
     def driver(self) -> dict[str, Any] | None:
         """Which *other* process runs this campaign now: ``{"pid", "host", "since"}`` (values
         may be None when unknown), or None when no other process does."""
-        if fcntl is None or self._claim is not None:
+        if self._claim is not None:
             return None
-        try:
-            fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        except OSError:
-            return None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except OSError:
-                return _holder(self.directory) or {"pid": None, "host": None, "since": None}
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return None
-        finally:
-            os.close(fd)
+        return _driver_of(self.directory)
 
     @property
     def tells_driver(self) -> bool:

@@ -360,3 +360,48 @@ def test_a_running_campaign_cannot_be_driven_twice_and_a_killed_one_is_free(
         assert counts["done"] == 12 and counts["running"] == 0
         runs = [e.run_uid for e in ledger.experiments("done")]
         assert len(set(runs)) == len(runs)
+
+
+def test_runs_started_together_without_out_get_a_folder_each(examples, tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    argv = [sys.executable, "-m", "genesis_lab", "run", str(examples / "reactor_campaign.yaml")]
+    procs = [
+        subprocess.Popen(
+            [*argv, "--seed", str(s), "--max-experiments", "2", "--time-scale", "0", "--quiet"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for s in range(3)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert len(folders) == 3
+    seeds = set()
+    for f in folders:
+        with Ledger.open(f) as ledger:
+            assert ledger.counts()["done"] == 2
+            seeds.add(ledger.meta("seed"))
+    assert seeds == {0, 1, 2}
+
+
+def test_run_into_a_campaign_that_is_running_says_it_is_running(examples, tmp_path):
+    out = tmp_path / "c"
+    proc = cli(
+        "run", examples / "reactor_campaign.yaml", "--out", out,
+        "--max-experiments", 3, "--time-scale", 0.2, "--quiet",
+    )  # fmt: skip
+    try:
+        wait_for(lambda: status_of(out, 1) == "running")
+        again = cli("run", examples / "reactor_campaign.yaml", "--out", out, "--quiet")
+        _, err = again.communicate(timeout=60)
+        assert again.returncode == 2, err
+        assert "another run is running now" in err and "genesis-lab status" in err, err
+        assert "resume" not in err  # resuming a running campaign would be refused
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)

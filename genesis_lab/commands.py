@@ -607,9 +607,24 @@ def cmd_suggest(args: argparse.Namespace) -> int:
             if campaign_state(ledger)[0] == "finished":
                 what = (
                     "queued; the campaign has finished, so it runs only when you "
-                    f"'genesis-lab resume {ledger.directory}' (beyond the budget; the "
-                    "confirmation is not redone)"
+                    f"'genesis-lab resume {ledger.directory}' (beyond the budget"
+                    + ("; the confirmation is not redone)" if campaign.confirm else ")")
                 )
+        key = space.key(params)
+        same = [
+            e.id
+            for e in ledger.experiments()
+            if e.id != eid
+            and e.origin != "confirm"
+            and set(space.names) <= set(e.parameters)
+            and space.key(e.parameters) == key
+        ]
+        if same:
+            print(
+                f"genesis-lab suggest: note: the same point is experiment "
+                f"{', '.join(map(str, same))} too; experiment {eid} is a repeat of it",
+                file=sys.stderr,
+            )
     if args.json:
         write_json(
             {

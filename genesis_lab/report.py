@@ -41,6 +41,9 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
             "parameters": best.parameters,
             "objectives": best.objectives,
             "run_uid": best.run_uid,
+            "origin": best.origin,
+            # a result typed in with 'suggest --result': the lab never measured it
+            "entered_by_hand": best.run_uid is None and best.origin == "manual",
         },
         "stop_reason": ledger.meta("stop_reason"),
         "confirmation": _confirmation(ledger.meta("confirmation"), best),
@@ -171,6 +174,8 @@ def summary_text(p: dict[str, Any]) -> str:
             if c.get("experiment") == b["experiment"] and c.get("confirmed") is False
             else ""
         )
+        if b.get("entered_by_hand"):
+            doubt += " (a result entered with 'suggest --result'; the lab did not measure it)"
         lines.append(f"best: experiment {b['experiment']}{doubt}")
         for k, v in b["objectives"].items():
             goal = next((o["goal"] for o in p["objectives"] if o["name"] == k), "")

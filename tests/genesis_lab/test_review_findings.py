@@ -462,3 +462,25 @@ def test_the_devices_table_prints_no_unit_for_a_dimensionless_reading(examples, 
     line = next(ln for ln in out.splitlines() if "xray_transmission =" in ln)
     value = line.split("xray_transmission =", 1)[1].split("│")[0].split()
     assert len(value) == 1, line  # the number alone, not "0.97 1"
+
+
+def test_a_typed_in_result_that_becomes_the_best_is_marked_and_a_repeat_is_named(
+    examples, tmp_path, capsys
+):
+    out = tmp_path / "r"
+    _short_run(capsys, examples / "reactor_campaign.yaml", out, 3)
+    with Ledger.open(out) as ledger:
+        first = ledger.experiment(1).parameters
+    params = [x for k, v in first.items() for x in ("--param", f"{k}={v}")]
+    code, stdout, err = run_cli(capsys, "suggest", out, *params, "--result", "yield=99.5")
+    assert code == 0, err
+    assert "experiment 4 recorded as done" in stdout
+    assert "the same point is experiment 1 too" in err, err
+    code, stdout, _ = run_cli(capsys, "status", out)
+    assert "best: experiment 4 (a result entered with 'suggest --result'" in stdout, stdout
+    code, stdout, _ = run_cli(capsys, "status", out, "--json")
+    best = json.loads(stdout)["best"]
+    assert best["experiment"] == 4 and best["entered_by_hand"] is True
+    # queued on a finished campaign without a confirmation stage: no word about one
+    code, stdout, _ = run_cli(capsys, "suggest", out, *REACTOR)
+    assert code == 0 and "beyond the budget)" in stdout and "confirmation" not in stdout, stdout

@@ -28,6 +28,7 @@ __all__ = ["main"]
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 QUIET_HELP = "no progress on stderr (errors and how to resume still show)"
+VERBOSE_HELP = "show bluesky's own log messages and notes ('Pausing...', 'Aborting...')"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
     r.add_argument("--quiet", action="store_true", help=QUIET_HELP)
-    r.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")
+    r.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
     c = sub.add_parser(
         "check", help="validate a campaign file and its lab file without running anything"
@@ -89,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     rs.add_argument("--json", action="store_true", help="print the summary as JSON")
     rs.add_argument("--quiet", action="store_true", help=QUIET_HELP)
-    rs.add_argument("--verbose", action="store_true", help="show bluesky's own log messages")
+    rs.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
 
     s = sub.add_parser("status", help="counts and best experiment of a campaign")
     s.add_argument("dir", help="campaign directory")
@@ -177,6 +178,10 @@ def _parser() -> argparse.ArgumentParser:
         choices=BENCH_ROWS,
         help="run only these rows (repeat for several): " + ", ".join(BENCH_ROWS),
     )
+    for command in sub.choices.values():
+        command.allow_abbrev = False  # --js is not --json: a typo is named, not guessed
+    p.allow_abbrev = False
+    p.set_defaults(_commands=sub.choices)
     return p
 
 
@@ -307,7 +312,9 @@ def _non_negative_float(text: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
-        args = parser.parse_args(None if argv is None else [str(a) for a in argv])
+        args, extra = parser.parse_known_args(None if argv is None else [str(a) for a in argv])
+        if extra:  # named by the command's own parser, with its usage, not the top level's
+            args._commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse already printed the usage and the problem
         return int(exc.code or 0) and EXIT_USAGE
     if not getattr(args, "verbose", False):

@@ -283,7 +283,7 @@ def _drive(
             quiet=args.quiet,
         )
         runner.on_progress = display
-        runner.executor.quiet = args.quiet
+        runner.executor.quiet = not args.verbose  # bluesky's "Pausing..." notes only on request
         try:
             stop = runner.run()
         except CampaignInterrupted:

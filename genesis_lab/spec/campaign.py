@@ -229,18 +229,30 @@ register_tag("linear", LinearConstraint)
 register_tag("outcome", OutcomeConstraint)
 
 
-_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
+_UNIT_WORDS = {
+    1.0: ("s", "sec", "secs", "second", "seconds"),
+    60.0: ("m", "min", "mins", "minute", "minutes"),
+    3600.0: ("h", "hr", "hrs", "hour", "hours"),
+    86400.0: ("d", "day", "days"),
+}
+_UNITS = {word: secs for secs, words in _UNIT_WORDS.items() for word in words}
+_PART = r"([0-9]*\.?[0-9]+)\s*([a-z]*)"
 
 
 def parse_duration(v: Any) -> float:
-    """Seconds from a number or a string such as '90', '30 min', '2h', '1.5 d'."""
+    """Seconds from a number or a string such as '90', '30 min', '2 hours', '1h30m', '1.5 d'."""
     if isinstance(v, int | float) and not isinstance(v, bool):
         return float(v)
     if isinstance(v, str):
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]*)\s*", v.lower())
-        if m and m.group(2) in ("", *_UNITS):
-            return float(m.group(1)) * _UNITS.get(m.group(2), 1.0)
-    raise ValueError(f"{v!r} is not a duration; write seconds, or e.g. '30 min', '2h', '1 d'")
+        text = v.strip().lower()
+        parts = re.findall(_PART + r"\s*", text)
+        if parts and re.fullmatch(rf"(?:{_PART}\s*)+", text):
+            units = [u for _, u in parts]
+            if all(u in ("", *_UNITS) for u in units) and (len(parts) == 1 or all(units)):
+                return sum(float(n) * _UNITS.get(u, 1.0) for n, u in parts)
+    raise ValueError(
+        f"{v!r} is not a duration; write seconds, or e.g. '30 min', '2h', '2 hours', '1h30m', '1 d'"
+    )
 
 
 class Budget(Strict):

@@ -393,3 +393,32 @@ def test_bench_output_paths_are_named_precisely(tmp_path, capsys):
     assert code == 2 and f"{afile} is a file, not a directory" in err
     code, _, err = run_cli(capsys, "bench", "--json", tmp_path)
     assert code == 2 and f"is a directory; give a file name, e.g. {tmp_path / 'out.json'}" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90", 90),
+        ("10 sec", 10),
+        ("30 mins", 1800),
+        ("1 minute", 60),
+        ("2h", 7200),
+        ("2 hours", 7200),
+        ("1h30m", 5400),
+        ("1 h 30 min", 5400),
+        ("2 days", 172800),
+        ("1.5 d", 129600),
+    ],
+)
+def test_a_wall_time_reads_the_usual_ways_of_writing_a_duration(text, seconds):
+    from genesis_lab.spec import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["soon", "1h30", "2 weeks", "h", ""])
+def test_a_duration_that_is_not_one_is_named(text):
+    from genesis_lab.spec import parse_duration
+
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration(text)

@@ -13,7 +13,16 @@ from pydantic import Field, StrictBool, field_validator, model_validator
 
 from devices.safety import choice_key
 
-from ._common import Choice, Count, Number, Strict, load_yaml, register_tag, validate
+from ._common import (
+    Choice,
+    Count,
+    Number,
+    SpecError,
+    Strict,
+    load_yaml,
+    register_tag,
+    validate,
+)
 
 __all__ = [
     "FloatParameter",
@@ -441,4 +450,10 @@ def load_campaign(path: str | Path) -> tuple[CampaignSpec, str]:
     """Load and validate a campaign file. Returns the spec and the exact file text."""
     p = Path(path)
     data, text = load_yaml(p, "campaign")
+    if "devices" in data and "parameters" not in data:
+        raise SpecError(
+            f"campaign file {p}",
+            "this looks like a lab file (it has 'devices' and no 'parameters'); give the "
+            "campaign file, whose 'lab:' names this one",
+        )
     return validate(CampaignSpec, data, f"campaign file {p}"), text

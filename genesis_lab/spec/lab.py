@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from ._common import Choice, Number, Strict, load_yaml, validate
+from ._common import Choice, Number, SpecError, Strict, load_yaml, validate
 
 __all__ = ["LimitSpec", "DeviceSpec", "LabSpec", "load_lab"]
 
@@ -113,4 +113,10 @@ def load_lab(path: str | Path) -> tuple[LabSpec, str]:
     """Load and validate a lab file. Returns the spec and the exact file text."""
     p = Path(path)
     data, text = load_yaml(p, "lab")
+    if "parameters" in data and "devices" not in data:
+        raise SpecError(
+            f"lab file {p}",
+            "this looks like a campaign file (it has 'parameters' and no 'devices'); give the "
+            f"lab file that its 'lab:' key names ({data.get('lab', '?')})",
+        )
     return validate(LabSpec, data, f"lab file {p}"), text

@@ -422,3 +422,11 @@ def test_a_duration_that_is_not_one_is_named(text):
 
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(text)
+
+
+def test_a_lab_file_given_as_the_campaign_and_the_reverse_are_named(examples, capsys):
+    code, _, err = run_cli(capsys, "check", examples / "sim_lab.yaml")
+    assert code == 2 and "looks like a lab file" in err and "Traceback" not in err, err
+    assert err.count("unknown key") == 0
+    code, _, err = run_cli(capsys, "devices", examples / "reactor_campaign.yaml")
+    assert code == 2 and "looks like a campaign file" in err and "sim_lab.yaml" in err, err

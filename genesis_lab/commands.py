@@ -68,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except BaseException:
         lab.close()
         raise
-    for note in campaign_notes(files.campaign, budget):
+    for note in campaign_notes(files.campaign, budget) + lab.campaign_notes(files.campaign):
         print(f"genesis-lab run: note: {note}", file=sys.stderr)
     return _drive(files, lab, ledger, budget, args, resumed=False)
 
@@ -76,9 +76,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """Validate a campaign and its lab as 'run' would, without connecting or writing."""
     files = CampaignFiles.load(args.campaign)
-    files.build_lab(time_scale=0, connect=False).close()
+    lab = files.build_lab(time_scale=0, connect=False)
     c = files.campaign
-    notes = campaign_notes(c, c.budget.experiments)
+    notes = campaign_notes(c, c.budget.experiments) + lab.campaign_notes(c)
+    lab.close()
     summary = {
         "campaign": c.name,
         "file": str(args.campaign),

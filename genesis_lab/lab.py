@@ -165,6 +165,26 @@ class Lab:
                 keys[name] = dev.name
         return keys
 
+    def campaign_notes(self, campaign: CampaignSpec) -> list[str]:
+        """Warnings about a valid campaign on this lab: a forbidden region inside a parameter's
+        range cuts the range in two, since no move crosses one."""
+        notes = []
+        for i, p in enumerate(campaign.parameters):
+            lim = self.envelope.limits.get(p.device)
+            if isinstance(p, CategoricalParameter) or lim is None or not lim.forbidden:
+                continue
+            lo, hi = p.bounds
+            inside = [(a, b) for a, b in sorted(lim.forbidden) if lo < b and a < hi]
+            for a, b in inside:
+                notes.append(
+                    f"parameters[{i}] ({p.name}): the forbidden region [{a:g}, {b:g}] of "
+                    f"{p.device} lies inside its range [{lo:g}, {hi:g}]; no move crosses a "
+                    "forbidden region, so the instrument stays on the side where it starts "
+                    "and proposals on the other side are refused. Narrow the bounds to one side"
+                    " (or run one campaign per side)"
+                )
+        return notes
+
     def check_campaign(self, campaign: CampaignSpec, source: str) -> None:
         """Raise SpecError listing every mismatch between a campaign and this lab."""
         problems: list[str] = []

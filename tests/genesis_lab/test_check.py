@@ -62,3 +62,24 @@ def test_check_reports_what_run_would_warn_about(examples, capsys):
     )
     code, out, _ = run_cli(capsys, "check", campaign)
     assert code == 0 and "note: optimizer.initial_points (8) is not below the budget" in out
+
+
+def test_a_forbidden_region_inside_a_range_is_noted_by_check_and_run(examples, tmp_path, capsys):
+    edit_yaml(
+        examples / "sim_lab.yaml",
+        lambda d: d["devices"]["reactor"]["limits"].update(
+            temperature={"min": 30, "max": 140, "forbidden": [[99, 101]]}
+        ),
+    )
+    camp = examples / "reactor_campaign.yaml"
+    code, out, _ = run_cli(capsys, "check", camp, "--json")
+    notes = json.loads(out)["notes"]
+    assert code == 0 and any("forbidden region [99, 101]" in n for n in notes), notes
+    code, _, err = run_cli(
+        capsys, "run", camp, "--out", tmp_path / "r", "--max-experiments", 1, "--time-scale", 0
+    )
+    assert code == 0 and "forbidden region [99, 101] of reactor.temperature" in err, err
+    # bounds on one side of it: no note
+    edit_yaml(camp, lambda d: d["parameters"][1].update(bounds=[30, 98]))
+    code, out, _ = run_cli(capsys, "check", camp, "--json")
+    assert not any("forbidden" in n for n in json.loads(out)["notes"])

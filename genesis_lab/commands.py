@@ -210,8 +210,11 @@ def _change_budget(ledger: Ledger, budget: int) -> None:
 def _nothing_to_do(ledger: Ledger) -> bool:
     """A campaign that finished, with nothing queued: say so instead of starting the lab."""
     finished = ledger.meta("stop_reason") and ledger.meta("stop_finished")  # reset by each run
-    if not finished or ledger.counts().get("proposed", 0):
-        return False
+    counts = ledger.counts()
+    if not finished or counts.get("proposed", 0) or counts.get("running", 0):
+        return False  # queued experiments to run, or one a crash cut short to settle
+    if ledger.count_completed() < (ledger.meta("budget") or 0):
+        return False  # another stop rule ended it: the runner says whether it still holds
     print(
         f"genesis-lab resume: nothing to do: the campaign finished ({ledger.meta('stop_reason')})"
         f". To go on, give a larger budget: genesis-lab resume {ledger.directory} "

@@ -154,7 +154,8 @@ def test_a_damaged_store_is_named_not_a_traceback(examples, tmp_path, capsys):
         shutil.copytree(out, damaged)
         _sql(damaged, (statement, ()))
         args = [damaged if a is None else a for a in argv]
-        args = args + [damaged] if argv == ["resume"] else args
+        # (resume with more to do: a finished campaign's resume has nothing to restore)
+        args = args + [damaged, "--max-experiments", "3"] if argv == ["resume"] else args
         code, _, err = run_cli(capsys, *args, *(QUICK if argv == ["resume"] else ()))
         assert code == 2 and "Traceback" not in err and "is damaged" in err, (name, err)
     # an empty ledger file is refused, and left as it was (not made into a database)

@@ -173,7 +173,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
             files.campaign = files.campaign.model_copy(update={"seed": seed})
         if args.max_experiments is not None:
             _change_budget(ledger, args.max_experiments)
-        elif _nothing_to_do(ledger):
+        elif done := _finished_and_nothing_queued(ledger):
+            print(f"genesis-lab resume: {done}", file=sys.stderr)
             payload = status_payload(ledger)
             ledger.close()
             write_json(payload) if args.json else print(summary_text(payload))
@@ -207,21 +208,19 @@ def _change_budget(ledger: Ledger, budget: int) -> None:
     print(f"genesis-lab resume: budget {old} -> {budget} experiments", file=sys.stderr)
 
 
-def _nothing_to_do(ledger: Ledger) -> bool:
-    """A campaign that finished, with nothing queued: say so instead of starting the lab."""
+def _finished_and_nothing_queued(ledger: Ledger) -> str | None:
+    """What to tell the user when a finished campaign's budget is spent and nothing is queued
+    (resume then starts no lab); None when there is something to do."""
     finished = ledger.meta("stop_reason") and ledger.meta("stop_finished")  # reset by each run
     counts = ledger.counts()
     if not finished or counts.get("proposed", 0) or counts.get("running", 0):
-        return False  # queued experiments to run, or one a crash cut short to settle
+        return None  # queued experiments to run, or one a crash cut short to settle
     if ledger.count_completed() < (ledger.meta("budget") or 0):
-        return False  # another stop rule ended it: the runner says whether it still holds
-    print(
-        f"genesis-lab resume: nothing to do: the campaign finished ({ledger.meta('stop_reason')})"
-        f". To go on, give a larger budget: genesis-lab resume {ledger.directory} "
-        "--max-experiments N",
-        file=sys.stderr,
+        return None  # another stop rule ended it: the runner says whether it still holds
+    return (
+        f"nothing to do: the campaign finished ({ledger.meta('stop_reason')}). To go on, give "
+        f"a larger budget: genesis-lab resume {ledger.directory} --max-experiments N"
     )
-    return True
 
 
 def _refuse_edited_copies(ledger: Ledger) -> None:
@@ -287,7 +286,7 @@ def _drive(
             quiet=args.quiet,
         )
         runner.on_progress = display
-        runner.executor.quiet = not args.verbose  # bluesky's "Pausing..." notes only on request
+        runner.executor.show_notes = args.verbose  # bluesky's "Pausing..." only on request
         try:
             stop = runner.run()
         except CampaignInterrupted:

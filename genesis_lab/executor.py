@@ -150,18 +150,18 @@ class EmbeddedExecutor:
 
     kind = "embedded"
 
-    def __init__(self, stop: StopRequest | None = None, quiet: bool = False):
+    def __init__(self, stop: StopRequest | None = None):
         self.RE = RunEngine({}, context_managers=[])
         self.stop = stop or StopRequest()
         self.stop.attach(self.RE)
-        #: drop the RunEngine's own notes ("Pausing...", "Aborting...") instead of
-        #: printing them on stderr (``--quiet``)
-        self.quiet = quiet
+        #: print the RunEngine's own notes ("Pausing...", "Aborting...") on stderr; the CLI
+        #: shows them only with ``--verbose``
+        self.show_notes = True
 
     def _notes(self) -> contextlib.AbstractContextManager:
         """Where the RunEngine's printed notes go: stderr (stdout is for results such as
-        ``--json``), or nowhere when quiet."""
-        return contextlib.redirect_stdout(io.StringIO() if self.quiet else sys.stderr)
+        ``--json``), or nowhere."""
+        return contextlib.redirect_stdout(sys.stderr if self.show_notes else io.StringIO())
 
     def run(self, plan: Any, on_document: DocCallback | None = None) -> RunOutcome:
         docs: list[tuple[str, dict[str, Any]]] = []

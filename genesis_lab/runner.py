@@ -407,8 +407,10 @@ class CampaignRunner:
         )
 
     def execute(self, e: Experiment) -> None:
-        # this process and this lab run it, whoever queued it ('suggest', an earlier process)
-        self.ledger.stamp_provenance(e.id, self._static)
+        # this process and this lab run it, whoever queued it ('suggest', an earlier process);
+        # the runner's own proposals already say so (no extra write in the loop)
+        if any(e.provenance.get(k) != v for k, v in self._static.items()):
+            self.ledger.stamp_provenance(e.id, self._static)
         targets = {p.device: e.parameters[p.name] for p in self.campaign.parameters}
         current = self.lab.positions(targets)
         unknown = self.lab.envelope.unknown_positions(targets, current)

@@ -24,7 +24,10 @@ the components).
 
 Moves (``Movable``): :meth:`EpicsSetpoint.set` writes the setpoint with
 put-completion; its Status finishes when the IOC reports the put complete,
-i.e. the actuation is over.  A move the instrument refused leaves the readback
+i.e. the actuation is over.  An IOC whose put completes before the readback
+has arrived (a controller that only takes the new setpoint) needs the
+``tolerance`` keyword: the move then also waits until the readback is within
+it, bounded by ``move_timeout``.  A move the instrument refused leaves the readback
 in ``WRITE`` alarm; the Status then fails with the IOC's ``ERROR`` message.
 Control limits of the setpoint PV are checked before writing.
 
@@ -185,6 +188,14 @@ class EpicsSetpoint(EpicsSignal):
 
     :meth:`get` and :meth:`read` give the readback.  ``move_timeout`` (s, None =
     wait as long as the instrument needs) bounds one move.
+
+    ``tolerance`` (and ophyd's ``rtolerance``): a move is over only once the
+    readback is within ``tolerance + rtolerance * |readback|`` of the setpoint,
+    after the put completed.  Give it for an IOC whose put completes as soon as
+    it has taken the new setpoint while the readback is still on its way (a
+    temperature controller): without it the measurement would start early.  Only
+    an explicitly given value counts (:attr:`arrival_tolerance`), not the one
+    ophyd derives from the PV's precision.
     """
 
     def __init__(
@@ -200,6 +211,41 @@ class EpicsSetpoint(EpicsSignal):
         super().__init__(prefix + readback_suffix, write_pv=prefix, **kwargs)
         self.move_timeout = move_timeout
 
+    @property
+    def arrival_tolerance(self) -> float | None:
+        """How far the readback may end from the setpoint (for ``value``-sized moves: the
+        absolute part), or None when moves end at put completion.  The safety envelope
+        allows a next step this much longer than ``max_step``."""
+        if self._tolerance is None and self.rtolerance is None:
+            return None
+        return float(self._tolerance or 0.0)
+
+    def _arrived(self, value: float, readback: float) -> bool:
+        tol = float(self._tolerance or 0.0) + float(self.rtolerance or 0.0) * abs(readback)
+        return abs(readback - value) <= tol
+
+    def _wait_for_arrival(self, value: Any, status: StatusBase, deadline: float | None) -> None:
+        """Block until the readback is within tolerance of ``value`` (see the class doc)."""
+        if self.arrival_tolerance is None or isinstance(value, str):
+            return
+        target = float(value)
+        while True:
+            readback = _after_put(
+                self, value, lambda: self._read_pv.get(use_monitor=False, timeout=self.timeout)
+            )
+            if readback is not None and self._arrived(target, float(readback)):
+                return
+            if status.done:
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{self.pvname}: the readback {readback!r} did not come within the "
+                    f"tolerance {self.arrival_tolerance:g} of the setpoint {target:g} within "
+                    f"move_timeout {self.move_timeout:g} s; raise move_timeout or tolerance "
+                    "in the lab file if the instrument needs longer"
+                )
+            time.sleep(_POLL)
+
     def set(
         self,
         value: Any,
@@ -212,6 +258,7 @@ class EpicsSetpoint(EpicsSignal):
         status = Status(self, timeout=timeout, settle_time=settle_time)
 
         def work() -> None:
+            start = time.monotonic()
             _put_and_wait(self, value, timeout=self.move_timeout, abandon=status)
             if status.done:
                 return
@@ -226,6 +273,8 @@ class EpicsSetpoint(EpicsSignal):
                 raise TimeoutError(f"{self.pvname}: no readback after the move")
             if info.get("status") == AlarmStatus.WRITE:
                 raise self._refused(value, info.get("value"))
+            deadline = None if self.move_timeout is None else start + self.move_timeout
+            self._wait_for_arrival(value, status, deadline)
             self.get(use_monitor=False)  # refresh the cached readback
 
         return _in_ca_thread(status, work, name=f"move-{self.name}")
@@ -269,7 +318,10 @@ class EpicsInstrument(Device):
     """An instrument IOC (see the module docstring for the PVs).
 
     Keyword arguments: ``prefix`` (e.g. ``"SIM:R1:"``), ``move_timeout`` and
-    ``acquire_timeout`` (seconds; None = no limit), the rest as for
+    ``acquire_timeout`` (seconds; None = no limit), ``tolerance`` (how close the
+    readback must come to the setpoint before a move is over: one number for
+    every settable or ``{settable: number}``; None = a move is over when the IOC
+    completes the put, see :class:`EpicsSetpoint`), the rest as for
     :class:`ophyd.Device`.
     """
 
@@ -289,12 +341,43 @@ class EpicsInstrument(Device):
         name: str,
         move_timeout: float | None = None,
         acquire_timeout: float | None = None,
+        tolerance: float | dict[str, float] | None = None,
         **kwargs: Any,
     ):
+        tolerances = self._tolerances(tolerance)
+        for label, value in (("move_timeout", move_timeout), ("acquire_timeout", acquire_timeout)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{label} must be a number of seconds > 0 (or None), not {value}")
         super().__init__(prefix, name=name, **kwargs)
         self.acquire_timeout = acquire_timeout
         for attr in self.settables:
             getattr(self, attr).move_timeout = move_timeout
+            if attr in tolerances:
+                getattr(self, attr).tolerance = tolerances[attr]
+
+    @classmethod
+    def _tolerances(cls, tolerance: float | dict[str, float] | None) -> dict[str, float]:
+        """``tolerance`` as ``{settable: value}``; a bad name or value raises ValueError."""
+        if tolerance is None:
+            return {}
+        if isinstance(tolerance, dict):
+            given = dict(tolerance)
+        else:
+            given = dict.fromkeys(cls.settables, tolerance)
+        unknown = sorted(set(given) - set(cls.settables))
+        if unknown:
+            raise ValueError(
+                f"tolerance for {', '.join(map(repr, unknown))}: not a settable of "
+                f"{cls.__name__} (its settables: {', '.join(cls.settables)})"
+            )
+        out = {}
+        for attr, value in given.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ValueError(
+                    f"tolerance of {attr!r} must be a number >= 0 in its units, not {value!r}"
+                )
+            out[attr] = float(value)
+        return out
 
     def last_fault(self) -> tuple[str, bool]:
         """(message of the IOC's last fault, whether it is transient), read fresh."""

@@ -19,7 +19,10 @@ Every PV name is the prefix ``P`` followed by a name: ``$(P)temperature`` is
     put-completion (``ca_put_callback``, ophyd ``put_complete=True``) the put
     completes when the simulated actuation has finished.
 ``$(P)IN_RBV``
-    readback (double), updated when the move has finished.  A move the
+    readback (double), updated when the move has finished.  With
+    ``--readback-lag S`` the put completes at once instead, and the readback
+    ramps to the setpoint over ``S`` seconds (the simulator moves at the end),
+    like a controller whose put only hands over a new setpoint.  A move the
     instrument refused leaves the readback where it was, in ``WRITE`` alarm
     (severity ``MAJOR``); a good move clears the alarm.
 ``$(P)IN_DMOV``
@@ -149,10 +152,16 @@ class SimulatorIOC(PVGroup):
         name="EXPERIMENT", value=0, dtype=int, read_only=True, doc="completed measurements"
     )
 
-    def __init__(self, prefix: str, *, simulator: Simulator, **kwargs: Any):
+    def __init__(
+        self, prefix: str, *, simulator: Simulator, readback_lag: float = 0.0, **kwargs: Any
+    ):
         super().__init__(prefix, **kwargs)
         self.simulator = simulator
+        if not (math.isfinite(readback_lag) and readback_lag >= 0):
+            raise ValueError(f"readback_lag must be a number of seconds >= 0, not {readback_lag}")
+        self.readback_lag = float(readback_lag)
         self._busy_count = 0
+        self._ramps: dict[str, asyncio.Task[None]] = {}
 
     # ------------------------------------------------------------ helpers
     def pv(self, attr: str) -> Any:
@@ -207,7 +216,17 @@ class SimulatorIOC(PVGroup):
 
     # ------------------------------------------------------------ actions
     async def move(self, name: str, value: float) -> float:
-        """Putter of the setpoint of input ``name``; returns the value the setpoint keeps."""
+        """Putter of the setpoint of input ``name``; returns the value the setpoint keeps.
+
+        With a ``readback_lag`` the put completes at once and the move goes on afterwards,
+        as with a temperature controller (see :meth:`_ramp`).
+        """
+        if self.readback_lag > 0:
+            running = self._ramps.pop(name, None)
+            if running is not None:
+                running.cancel()  # a new setpoint supersedes the ramp under way
+            self._ramps[name] = asyncio.get_running_loop().create_task(self._ramp(name, value))
+            return float(value)
         setpoint_attr, rbv_attr, dmov_attr = self.input_attrs[name]
         rbv, dmov = self.pv(rbv_attr), self.pv(dmov_attr)
         await self._enter()
@@ -223,6 +242,33 @@ class SimulatorIOC(PVGroup):
             now = float(self.simulator.setpoints[name])
             await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
             return now
+        finally:
+            await dmov.write(1)
+            await self._leave()
+
+    async def _ramp(self, name: str, value: float) -> None:
+        """Ramp the readback of ``name`` to ``value`` over ``readback_lag`` seconds, then move
+        the simulator there: a measurement taken meanwhile sees the old state, as a sample
+        does before its controller has settled."""
+        _, rbv_attr, dmov_attr = self.input_attrs[name]
+        rbv, dmov = self.pv(rbv_attr), self.pv(dmov_attr)
+        await self._enter()
+        try:
+            await dmov.write(0)
+            start, steps = float(rbv.value), 10
+            for k in range(1, steps + 1):
+                await asyncio.sleep(self.readback_lag / steps)
+                if k < steps:
+                    await rbv.write(start + (float(value) - start) * k / steps)
+            try:
+                await self._call(self.simulator.set, name, float(value))
+            except Exception as exc:
+                await self._report_fault(exc)
+                kept = float(self.simulator.setpoints[name])
+                await rbv.write(kept, status=AlarmStatus.WRITE, severity=AlarmSeverity.MAJOR_ALARM)
+                return
+            now = float(self.simulator.setpoints[name])
+            await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
         finally:
             await dmov.write(1)
             await self._leave()
@@ -348,7 +394,9 @@ def ioc_class(sim_cls: type[Simulator]) -> type[SimulatorIOC]:
     return type(f"{sim_cls.__name__}IOC", (SimulatorIOC,), attrs)
 
 
-def make_ioc(instrument: str, prefix: str, **sim_kwargs: Any) -> SimulatorIOC:
+def make_ioc(
+    instrument: str, prefix: str, *, readback_lag: float = 0.0, **sim_kwargs: Any
+) -> SimulatorIOC:
     """An IOC serving a new ``SIMULATORS[instrument]`` built with ``sim_kwargs``."""
     try:
         sim_cls = simulators.SIMULATORS[instrument]
@@ -356,7 +404,7 @@ def make_ioc(instrument: str, prefix: str, **sim_kwargs: Any) -> SimulatorIOC:
         raise ValueError(
             f"unknown instrument {instrument!r}; choose one of: {', '.join(simulators.SIMULATORS)}"
         ) from None
-    return ioc_class(sim_cls)(prefix, simulator=sim_cls(**sim_kwargs))
+    return ioc_class(sim_cls)(prefix, simulator=sim_cls(**sim_kwargs), readback_lag=readback_lag)
 
 
 def parse_fault_at(text: str) -> tuple[int, str]:
@@ -393,6 +441,14 @@ def _parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="X",
         help="wall seconds per lab second (0 = instant, 1 = real time)",
+    )
+    p.add_argument(
+        "--readback-lag",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="complete setpoint puts at once and ramp the readback over S wall seconds, "
+        "as a temperature controller does (0 = the put completes when the move is done)",
     )
     p.add_argument(
         "--faults-rate",
@@ -472,6 +528,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             drift=args.drift,
             time_scale=args.time_scale,
             faults=plan,
+            readback_lag=args.readback_lag,
         )
     except ValueError as exc:
         parser.error(str(exc))

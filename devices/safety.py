@@ -10,7 +10,11 @@ instrument itself reports (EPICS motors commonly report no limits at all).
   moves more than its ``max_step`` in one ``set()``.
 - :func:`guard` wraps a settable's ``set`` (and ``put`` and ``move``) so that a
   direct call that breaks the envelope (including a step larger than ``max_step``)
-  raises :class:`EnvelopeViolation` before the original method runs.
+  raises :class:`EnvelopeViolation` before the original method runs.  A settable
+  with an ``arrival_tolerance`` (a move ends within it of the target, e.g.
+  :class:`devices.epics.EpicsSetpoint` with a ``tolerance``) may step that much
+  more than ``max_step`` from its readback: the previous waypoint counts as
+  reached.
 """
 
 from __future__ import annotations
@@ -112,12 +116,15 @@ class Limit:
                 )
         return None
 
-    def step_violation(self, current: float | None, value: Any) -> str | None:
+    def step_violation(self, current: float | None, value: Any, slack: float = 0.0) -> str | None:
+        """Why a step from ``current`` to ``value`` is too long.  ``slack``: how far the
+        settable may end a move from its target (its arrival tolerance), so a step from where
+        the previous move ended may be that much longer."""
         if self.max_step is None or self.choices is not None:
             return None
         if current is None or not math.isfinite(current):
             return None  # :meth:`unknown_position` refuses it
-        if abs(float(value) - current) > self.max_step * (1 + 1e-9):
+        if abs(float(value) - current) > (self.max_step + slack) * (1 + 1e-9):
             return (
                 f"a step from {current:g} to {float(value):g} exceeds the maximum step "
                 f"{self.max_step:g}"
@@ -216,11 +223,12 @@ def guard(settable: Any, target: str, limit: Limit) -> Any:
 
     def refuse(value: Any) -> None:
         current = None if limit.choices is not None else _position(settable)
+        slack = getattr(settable, "arrival_tolerance", None) or 0.0
         why = (
             limit.violation(value)
             or limit.unknown_position(current)
             or limit.path_violation(current, value)
-            or limit.step_violation(current, value)
+            or limit.step_violation(current, value, slack)
         )
         if why:
             raise EnvelopeViolation(f"{target}: {why}; refused before moving")

@@ -50,7 +50,7 @@ def _free_port() -> int:
 
 
 # one server port per IOC (a UDP search port on loopback reaches one process only)
-PORTS = {"main": _free_port(), "faults": _free_port(), "slow": _free_port(), "hang": _free_port()}
+PORTS = {key: _free_port() for key in ("main", "faults", "slow", "hang", "lag")}
 REPEATER_PORT = _free_port()
 CA_ENV = {
     "EPICS_CA_AUTO_ADDR_LIST": "NO",
@@ -65,7 +65,13 @@ CA_ENV = {
 os.environ.update(CA_ENV)  # the client side (pyepics/libca in this process)
 
 RUN = f"GLT{os.getpid()}"
-PREFIX = {"main": f"{RUN}:R1:", "faults": f"{RUN}:F1:", "slow": f"{RUN}:S1:", "hang": f"{RUN}:H1:"}
+PREFIX = {
+    "main": f"{RUN}:R1:",
+    "faults": f"{RUN}:F1:",
+    "slow": f"{RUN}:S1:",
+    "hang": f"{RUN}:H1:",
+    "lag": f"{RUN}:L1:",
+}
 UNSERVED = f"{RUN}:NOBODY:"
 
 from devices.epics import EpicsFlowReactor, EpicsInstrumentError  # noqa: E402
@@ -224,8 +230,8 @@ def reactor_prefix(iocs) -> str:
     return PREFIX["main"]
 
 
-def _device(prefix: str, timeout: float = 10.0) -> EpicsFlowReactor:
-    dev = EpicsFlowReactor(prefix, name="reactor")
+def _device(prefix: str, timeout: float = 10.0, **kwargs) -> EpicsFlowReactor:
+    dev = EpicsFlowReactor(prefix, name="reactor", **kwargs)
     dev.wait_for_connection(timeout=timeout)
     return dev
 
@@ -473,3 +479,89 @@ def test_moves_work_again_after_the_ioc_hung_and_recovered(iocs):
         if client.poll() is None:
             client.kill()
     assert out.split("\n")[:3] == ["ok 72.0", "ok 74.0", "ok 76.0"], out
+
+
+@pytest.fixture(scope="module")
+def lagging_prefix(iocs) -> str:
+    """An IOC like a temperature controller: the put completes at once, and the readback
+    (and the sample) reaches the setpoint 0.4 s later."""
+    iocs.start("lag", "--readback-lag", "0.4")
+    return PREFIX["lag"]
+
+
+def test_a_tolerance_makes_a_move_wait_for_a_lagging_readback(lagging_prefix):
+    plain = _device(lagging_prefix)
+    waiting = _device(lagging_prefix, tolerance={"temperature": 0.01}, move_timeout=10)
+    try:
+        # without a tolerance the move is over at put completion, before the readback moved
+        plain.temperature.set(120).wait(timeout=10)
+        assert plain.temperature.get(use_monitor=False) != pytest.approx(120, abs=1)
+        # with one, it is over once the readback is there, and a measurement sees 90 degC
+        waiting.temperature.set(90).wait(timeout=10)
+        assert waiting.temperature.get(use_monitor=False) == pytest.approx(90, abs=0.01)
+        assert waiting.temperature.arrival_tolerance == 0.01
+        assert waiting.residence_time.arrival_tolerance is None  # not given: put completion
+        waiting.trigger().wait(timeout=10)
+        setpoints = {k: getattr(waiting, k).get(use_monitor=False) for k in FlowReactor.INPUTS}
+        truth = FlowReactor(seed=1, noise=0, drift=0).truth(**setpoints)
+        assert waiting.yield_pct.get() == pytest.approx(truth["yield_pct"], rel=1e-6)
+    finally:
+        plain.destroy()
+        waiting.destroy()
+
+
+def test_a_readback_that_does_not_arrive_in_move_timeout_fails_the_move(lagging_prefix):
+    dev = _device(lagging_prefix, tolerance=0.01, move_timeout=0.15)
+    try:
+        st = dev.temperature.set(35)
+        with pytest.raises(TimeoutError, match="did not come within the tolerance 0.01"):
+            st.wait(timeout=10)
+        assert "move_timeout" in str(st.exception())
+    finally:
+        time.sleep(0.5)  # the ramp ends before the next test moves it
+        dev.destroy()
+
+
+def test_a_campaign_with_max_step_runs_on_a_lagging_readback(lagging_prefix, tmp_path, capsys):
+    # the engineer's case: each waypoint is measured from a readback that has arrived, so no
+    # step is refused and every recorded temperature is the one the sample had
+    lab, campaign = _lab_files(tmp_path, lagging_prefix)
+    data = yaml.safe_load(lab.read_text())
+    device = data["devices"]["reactor"]
+    device["kwargs"].update(move_timeout=20, tolerance=0.001)
+    device["limits"]["temperature"] = {"min": 30, "max": 140, "max_step": 25}
+    lab.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "run"
+    code, stdout, err = _cli(
+        capsys, "run", campaign, "--out", out, "--max-experiments", 3, "--quiet", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["counts"]["done"] == 3
+
+    from genesis_lab.ledger import Ledger
+
+    with Ledger.open(out) as ledger:
+        experiments = ledger.experiments()
+    assert len(experiments) == 3
+    for e in experiments:
+        for name, value in e.parameters.items():
+            assert e.readings[f"reactor_{name}"] == pytest.approx(value, abs=0.001)
+
+
+@pytest.mark.parametrize(
+    "tolerance, message",
+    [
+        ({"temprature": 0.5}, "'temprature': not a settable of EpicsFlowReactor"),
+        (-1, "must be a number >= 0"),
+        ({"temperature": "half"}, "must be a number >= 0"),
+    ],
+)
+def test_a_bad_tolerance_is_named_by_check(tmp_path, capsys, tolerance, message):
+    lab, campaign = _lab_files(tmp_path, UNSERVED)
+    data = yaml.safe_load(lab.read_text())
+    data["devices"]["reactor"]["kwargs"]["tolerance"] = tolerance
+    lab.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, _, err = _cli(capsys, "check", campaign)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err

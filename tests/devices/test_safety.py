@@ -79,3 +79,19 @@ def test_guard_refuses_to_step_from_an_unknown_position():
     guard(axis, "stage.axis", Limit(20, 120, max_step=15))
     with pytest.raises(EnvelopeViolation, match="current position is unknown"):
         axis.set(30)
+
+
+def test_a_settable_that_arrives_within_a_tolerance_may_step_that_much_further():
+    # a controller that settles within 0.5 of its setpoint: from a readback of 59.6 after a
+    # move to 60, the next 20-wide waypoint (80) is allowed, a longer step is not
+    from ophyd import Signal
+
+    sig = Signal(name="temperature", value=59.6)
+    sig.arrival_tolerance = 0.5
+    guard(sig, "reactor.temperature", Limit(30, 140, max_step=20))
+    sig.set(80).wait(timeout=5)
+    assert sig.get() == 80
+    sig.put(59.6)
+    with pytest.raises(EnvelopeViolation, match="maximum step 20"):
+        sig.set(80.2)
+    assert sig.get() == 59.6

@@ -64,6 +64,10 @@ class Lab:
                 kwargs["time_scale"] = self.time_scale
             if "base_dir" not in kwargs and "base_dir" in accepted and base_dir is not None:
                 kwargs["base_dir"] = str(base_dir)  # relative data paths: from the lab file
+            wrong = _kwarg_type_problems(cls, kwargs)
+            if wrong:
+                problems.extend(f"{where}.kwargs.{why}" for why in wrong)
+                continue
             try:
                 device = cls(name=name, **kwargs)
             except Exception as exc:
@@ -319,6 +323,56 @@ def _keywords(cls: type) -> list[str]:
         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name not in ("self", "name")
     }
     return sorted(names)
+
+
+def _annotated_parameters(func: Any) -> dict[str, tuple[Any, str]]:
+    """``{name: (type, type as written)}`` of the annotated keyword parameters of ``func``
+    (a class: its constructor); empty when they cannot be resolved."""
+    import typing
+
+    try:
+        params = inspect.signature(func).parameters
+        hints = typing.get_type_hints(func.__init__ if inspect.isclass(func) else func)
+    except Exception:  # unresolvable annotations: the constructor checks its own values
+        return {}
+    out = {}
+    for p in params.values():
+        if p.name in hints and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+            written = p.annotation if isinstance(p.annotation, str) else None
+            out[p.name] = (hints[p.name], written or getattr(hints[p.name], "__name__", ""))
+    return out
+
+
+def _kwarg_type_problems(cls: type, kwargs: dict[str, Any]) -> list[str]:
+    """``key: why`` for every lab-file kwarg whose value does not have the type the device's
+    constructor (or, for a simulated twin, its simulator's) declares for it.
+
+    Checked when the lab is built, so that ``check`` and ``devices`` name a ``move_timeout:
+    ten`` instead of every experiment failing at run time.  Values are checked strictly (a
+    YAML number is a number, ``"10"`` is text), never converted."""
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+    declared = _annotated_parameters(cls)
+    sim = getattr(cls, "simulator_class", None)
+    if sim is not None:
+        for key, typ in _annotated_parameters(sim).items():
+            if key in (getattr(cls, "_SIM_KWARGS", ()) or ()):
+                declared.setdefault(key, typ)
+    out = []
+    for key, value in kwargs.items():
+        if key not in declared or declared[key][0] is Any:
+            continue
+        typ, written = declared[key]
+        try:
+            adapter = TypeAdapter(typ, config=ConfigDict(arbitrary_types_allowed=True))
+        except Exception:  # a type pydantic cannot check: the constructor will
+            continue
+        try:
+            adapter.validate_python(value, strict=True)
+        except ValidationError:
+            hint = "; write numbers without quotes" if isinstance(value, str) else ""
+            out.append(f"{key}: {cls.__name__} expects {written}, not {value!r}{hint}")
+    return out
 
 
 def _component(device: Any, path: str) -> Any:

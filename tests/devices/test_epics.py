@@ -553,10 +553,11 @@ def test_a_campaign_with_max_step_runs_on_a_lagging_readback(lagging_prefix, tmp
     [
         ({"temprature": 0.5}, "'temprature': not a settable of EpicsFlowReactor"),
         (-1, "must be a number >= 0"),
-        ({"temperature": "half"}, "must be a number >= 0"),
+        ("0.5", "expects float | dict[str, float] | None, not '0.5'; write numbers without"),
+        ({"temperature": "half"}, "expects float | dict[str, float] | None, not {'temp"),
     ],
 )
-def test_a_bad_tolerance_is_named_by_check(tmp_path, capsys, tolerance, message):
+def test_a_bad_tolerance_or_timeout_is_named_by_check(tmp_path, capsys, tolerance, message):
     lab, campaign = _lab_files(tmp_path, UNSERVED)
     data = yaml.safe_load(lab.read_text())
     data["devices"]["reactor"]["kwargs"]["tolerance"] = tolerance

@@ -219,6 +219,14 @@ LAB_CASES = {
         lambda d: d["devices"]["reactor"]["kwargs"].update(colour="red"),
         ["devices.reactor.kwargs", "colour"],
     ),
+    "a kwarg of the wrong type": (
+        lambda d: d["devices"]["reactor"]["kwargs"].update(noise="high", seed=1.5),
+        [
+            "devices.reactor.kwargs.noise: FlowReactor expects float, not 'high'; write "
+            "numbers without quotes",
+            "devices.reactor.kwargs.seed: FlowReactor expects int, not 1.5",
+        ],
+    ),
     "no devices": (lambda d: d.update(devices={}), ["devices", "at least 1"]),
     "negative time scale": (lambda d: d.update(time_scale=-1), ["time_scale"]),
     "a limit on a reading": (

@@ -280,6 +280,19 @@ class Lab:
                 )
             raise SpecError(self.source, problems)
 
+    def disconnected(self, names: Iterable[str]) -> list[str]:
+        """The named devices that report a lost connection (ophyd's ``connected`` is False):
+        a local check of connection state, no network traffic."""
+        out = []
+        for name in dict.fromkeys(names):
+            try:
+                up = getattr(self.devices[name], "connected", True)
+            except Exception:
+                up = False
+            if up is False:
+                out.append(name)
+        return out
+
     def reported_range_problems(self, names: Iterable[str]) -> list[str]:
         """Limits wider than what a connected instrument reports it can do (an EPICS PV's
         control limits), one line each; the simulated twins are checked at load time."""

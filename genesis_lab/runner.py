@@ -62,6 +62,11 @@ class Stop(NamedTuple):
     finished: bool
 
 
+class InstrumentLost(Exception):
+    """An instrument the campaign uses lost its connection and did not come back in time;
+    the message says what happened to the experiment and what to do."""
+
+
 class CampaignInterrupted(Exception):
     """Ctrl-C: the ledger is consistent and the campaign can be resumed."""
 
@@ -317,28 +322,40 @@ class CampaignRunner:
                 exps = self.ledger.experiments()
                 stop = self._needs_person(exps)
                 if stop is None:
-                    queued = [e for e in exps if e.status == "proposed"]
-                    if queued:  # manual and re-queued experiments run whatever the budget
-                        self.execute(queued[0])
-                        continue
-                    stop = self._finished(exps)
+                    try:
+                        stop = self._advance(exps)
+                    except InstrumentLost as lost:
+                        stop = Stop(str(lost), False)
                     if stop is None:
-                        nxt = self._next_experiment(exps)
-                        if nxt is not None:
-                            self.execute(nxt)
-                            continue
-                        stop = Stop(
-                            f"every one of the {self.agent.space.size:.0f} points of the "
-                            "campaign's finite space has been measured",
-                            True,
-                        )
-                    if self._queue_confirmation(exps):
                         continue
-                    self._summarize_confirmation()
+                    if stop.finished:
+                        if self._queue_confirmation(exps):
+                            continue
+                        self._summarize_confirmation()
                 self.ledger.set_meta("stop_reason", stop.reason)
                 self.ledger.set_meta("stop_finished", stop.finished)
                 self.ledger.note("stopped", {"reason": stop.reason, "finished": stop.finished})
                 return stop
+
+    def _advance(self, exps: list[Experiment]) -> Stop | None:
+        """Run the next experiment (a queued one first: manual and re-queued experiments run
+        whatever the budget) and return None, or return why the campaign is finished."""
+        queued = [e for e in exps if e.status == "proposed"]
+        if queued:
+            self.execute(queued[0])
+            return None
+        stop = self._finished(exps)
+        if stop is not None:
+            return stop
+        nxt = self._next_experiment(exps)
+        if nxt is not None:
+            self.execute(nxt)
+            return None
+        return Stop(
+            f"every one of the {self.agent.space.size:.0f} points of the campaign's finite "
+            "space has been measured",
+            True,
+        )
 
     def _next_experiment(self, exps: list[Experiment]) -> Experiment | None:
         """Ask the agent for the next batch, record every proposal, return the first (None
@@ -411,6 +428,12 @@ class CampaignRunner:
         # the runner's own proposals already say so (no extra write in the loop)
         if any(e.provenance.get(k) != v for k, v in self._static.items()):
             self.ledger.stamp_provenance(e.id, self._static)
+        lost = self._instruments_lost()
+        if lost:
+            raise InstrumentLost(
+                f"{lost}; experiment {e.id} has not started and runs first on "
+                f"'genesis-lab resume {self.ledger.directory}' once the instrument is back"
+            )
         targets = {p.device: e.parameters[p.name] for p in self.campaign.parameters}
         current = self.lab.positions(targets)
         unknown = self.lab.envelope.unknown_positions(targets, current)
@@ -451,6 +474,22 @@ class CampaignRunner:
                 assert outcome.uid is not None
                 self._settle_success(e, outcome.uid, outcome.documents)
                 break
+            try:
+                lost = self._instruments_lost()
+            except CampaignInterrupted:  # Ctrl-C while waiting for the instrument
+                self._abort_and_requeue(e, outcome.uid, outcome.error or "interrupted")
+                raise
+            if lost:  # not the experiment's failure: no retries spent, nothing counted
+                self._abort_and_requeue(e, outcome.uid, f"{lost} ({outcome.error})")
+                then = (
+                    "aborted and re-queued; it runs first on"
+                    if self.campaign.interrupted == "requeue"
+                    else "aborted (the campaign drops interrupted experiments); go on with"
+                )
+                raise InstrumentLost(
+                    f"{lost}; experiment {e.id} was {then} 'genesis-lab resume "
+                    f"{self.ledger.directory}' once the instrument is back"
+                )
             if outcome.retryable and attempt < self.campaign.retries:
                 self.ledger.note(
                     "retry",
@@ -463,6 +502,30 @@ class CampaignRunner:
                 self._refusals = refusals + 1
             break
         self._report(e.id)
+
+    def _instruments_lost(self) -> str | None:
+        """None when every instrument the campaign uses is connected, waiting up to the lab's
+        ``reconnect_timeout`` for one that lost its connection (an IOC restarting); else what
+        is lost, as the start of a stop reason."""
+        names = self.campaign.devices
+        lost = self.lab.disconnected(names)
+        if not lost:
+            return None
+        wait = float(self.lab.spec.reconnect_timeout)
+        self.ledger.note("connection_lost", {"devices": lost, "waiting_s": wait})
+        deadline = time.monotonic() + wait
+        while lost and time.monotonic() < deadline:
+            if self.stop.requested:
+                raise CampaignInterrupted()
+            time.sleep(0.2)
+            lost = self.lab.disconnected(names)
+        if not lost:
+            self.ledger.note("connection_back", {"devices": names})
+            return None
+        return (
+            f"stopped: lost the connection to {', '.join(lost)}, which did not come back "
+            f"within {wait:g} s (reconnect_timeout in the lab file)"
+        )
 
     def _plan(self, e: Experiment, targets: dict[str, Any]) -> Any:
         path = self.lab.envelope.path(targets, self.lab.positions(targets))

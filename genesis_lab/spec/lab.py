@@ -96,6 +96,12 @@ class LabSpec(Strict):
     time_scale: Number = Field(
         default=1.0, ge=0, description="simulated latencies are multiplied by this"
     )
+    reconnect_timeout: Number = Field(
+        default=30.0,
+        ge=0,
+        description="seconds to wait for an instrument that lost its connection before the "
+        "campaign stops (resumable) instead of spending experiments on it",
+    )
     devices: dict[str, DeviceSpec] = Field(min_length=1)
 
     @field_validator("devices")

@@ -50,7 +50,7 @@ def _free_port() -> int:
 
 
 # one server port per IOC (a UDP search port on loopback reaches one process only)
-PORTS = {key: _free_port() for key in ("main", "faults", "slow", "hang", "lag")}
+PORTS = {key: _free_port() for key in ("main", "faults", "slow", "hang", "lag", "restart")}
 REPEATER_PORT = _free_port()
 CA_ENV = {
     "EPICS_CA_AUTO_ADDR_LIST": "NO",
@@ -71,6 +71,7 @@ PREFIX = {
     "slow": f"{RUN}:S1:",
     "hang": f"{RUN}:H1:",
     "lag": f"{RUN}:L1:",
+    "restart": f"{RUN}:X1:",
 }
 UNSERVED = f"{RUN}:NOBODY:"
 
@@ -566,3 +567,106 @@ def test_a_bad_tolerance_or_timeout_is_named_by_check(tmp_path, capsys, toleranc
     assert code == 2
     assert message in err
     assert "Traceback" not in err
+
+
+def _start_run(lab: Path, campaign: Path, out: Path, budget: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "genesis_lab", "run", str(campaign), "--out", str(out)]
+    cmd += ["--max-experiments", str(budget), "--quiet", "--json"]
+    return subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **CA_ENV},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_done(out: Path, n: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    from genesis_lab.ledger import Ledger
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (out / "ledger.sqlite").exists():
+            with Ledger.open(out) as ledger:
+                if ledger.counts()["done"] >= n:
+                    return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.1)
+    pytest.fail(f"{n} experiments not done in {timeout} s")
+
+
+def _restartable_lab(tmp_path: Path, reconnect_timeout: float) -> tuple[Path, Path]:
+    lab, campaign = _lab_files(tmp_path, PREFIX["restart"])
+    data = yaml.safe_load(lab.read_text())
+    data["reconnect_timeout"] = reconnect_timeout
+    data["devices"]["reactor"]["kwargs"].update(move_timeout=10, acquire_timeout=10)
+    lab.write_text(yaml.safe_dump(data, sort_keys=False))
+    return lab, campaign
+
+
+# one measurement of the reactor takes 900 lab seconds: 1.8 s at this time scale
+_SLOW_ENOUGH = ("--time-scale", "0.002")
+
+
+def test_an_ioc_restarted_mid_campaign_costs_no_experiment(iocs, tmp_path):
+    iocs.start("restart", *_SLOW_ENOUGH)
+    lab, campaign = _restartable_lab(tmp_path, reconnect_timeout=60)
+    out = tmp_path / "run"
+    proc = _start_run(lab, campaign, out, budget=4)
+    try:
+        _wait_done(out, 1, proc)
+        iocs.stop("restart")  # mid-measurement of experiment 2
+        time.sleep(1.0)
+        iocs.start("restart", *_SLOW_ENOUGH)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        iocs.stop("restart")
+    assert proc.returncode == 0, stderr
+    payload = json.loads(stdout)
+    assert payload["counts"]["done"] == 4
+    assert payload["counts"]["failed"] == 0  # the lost attempt was retried, not counted
+
+    from genesis_lab.ledger import Ledger
+
+    with Ledger.open(out) as ledger:
+        events = [row["event"] for row in ledger.log()]
+    assert "connection_lost" in events and "connection_back" in events
+
+
+def test_an_ioc_that_stays_down_stops_the_campaign_without_spending_its_budget(iocs, tmp_path):
+    iocs.start("restart", *_SLOW_ENOUGH)
+    lab, campaign = _restartable_lab(tmp_path, reconnect_timeout=1.5)
+    out = tmp_path / "run"
+    proc = _start_run(lab, campaign, out, budget=4)
+    try:
+        _wait_done(out, 1, proc)
+        iocs.stop("restart")
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, stderr
+    assert "Traceback" not in stderr
+    payload = json.loads(stdout)
+    assert "lost the connection to reactor" in payload["stop_reason"]
+    assert "within 1.5 s (reconnect_timeout in the lab file)" in payload["stop_reason"]
+    assert payload["counts"]["failed"] == 0  # nothing counted against the budget
+    assert payload["counts"]["proposed"] == 1  # the cut-short experiment, queued again
+    done_before = payload["counts"]["done"]
+
+    # back up: resume runs the queued experiment first and completes the budget
+    iocs.start("restart", *_SLOW_ENOUGH)
+    try:
+        res = subprocess.run(
+            [sys.executable, "-m", "genesis_lab", "resume", str(out), "--quiet", "--json"],
+            cwd=ROOT, env={**os.environ, **CA_ENV}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        iocs.stop("restart")
+    assert res.returncode == 0, res.stderr
+    after = json.loads(res.stdout)
+    assert after["counts"]["done"] == 4 and after["counts"]["failed"] == 0
+    assert done_before < 4

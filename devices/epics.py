@@ -80,13 +80,18 @@ class EpicsInstrumentError(RuntimeError):
     """The IOC reported that an operation failed (message from its ``ERROR`` PV).
 
     ``retryable`` is True when the IOC called the fault transient (``STATUS`` =
-    ``TRANSIENT``): repeating the operation may succeed.
+    ``TRANSIENT``): repeating the operation may succeed.  ``refused`` is True when
+    the instrument refused a setpoint for good (not transient): the controller
+    records the experiment as refused and its agent learns to avoid the point.
     """
 
-    def __init__(self, message: str, *, retryable: bool = False, kind: str = "epics"):
+    def __init__(
+        self, message: str, *, retryable: bool = False, kind: str = "epics", refused: bool = False
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.kind = kind
+        self.refused = refused
 
 
 def _settle(status: StatusBase, exc: BaseException | None = None) -> None:
@@ -290,6 +295,7 @@ class EpicsSetpoint(EpicsSignal):
             f"(readback {readback!r}, in WRITE alarm)",
             retryable=retryable,
             kind="set_error",
+            refused=not retryable,
         )
 
 

@@ -87,6 +87,7 @@ __all__ = [
     "ioc_class",
     "make_ioc",
     "parse_fault_at",
+    "parse_refuse",
     "main",
 ]
 
@@ -160,6 +161,8 @@ class SimulatorIOC(PVGroup):
         if not (math.isfinite(readback_lag) and readback_lag >= 0):
             raise ValueError(f"readback_lag must be a number of seconds >= 0, not {readback_lag}")
         self.readback_lag = float(readback_lag)
+        #: input -> [(low, high)]: setpoints the instrument refuses for good (a vendor's rule)
+        self.refuse: dict[str, list[tuple[float, float]]] = {}
         self._busy_count = 0
         self._ramps: dict[str, asyncio.Task[None]] = {}
 
@@ -221,6 +224,9 @@ class SimulatorIOC(PVGroup):
         With a ``readback_lag`` the put completes at once and the move goes on afterwards,
         as with a temperature controller (see :meth:`_ramp`).
         """
+        for low, high in self.refuse.get(name, ()):
+            if low <= float(value) <= high:
+                return await self._refuse(name, value, low, high)
         if self.readback_lag > 0:
             running = self._ramps.pop(name, None)
             if running is not None:
@@ -237,7 +243,7 @@ class SimulatorIOC(PVGroup):
             except Exception as exc:  # refused or failed: nothing moved
                 await self._report_fault(exc)
                 kept = float(self.simulator.setpoints[name])
-                await rbv.write(kept, status=AlarmStatus.WRITE, severity=AlarmSeverity.MAJOR_ALARM)
+                await self._write_refused(rbv, kept)
                 return kept
             now = float(self.simulator.setpoints[name])
             await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
@@ -245,6 +251,30 @@ class SimulatorIOC(PVGroup):
         finally:
             await dmov.write(1)
             await self._leave()
+
+    @staticmethod
+    async def _write_refused(rbv: Any, kept: float) -> None:
+        """Put the readback in WRITE alarm.  Without ``verify_value=False`` caproto replaces
+        the status with the one its limit check computes whenever that differs from the
+        current alarm, so a second refusal in a row read back as NO_ALARM."""
+        await rbv.write(
+            kept,
+            verify_value=False,
+            status=AlarmStatus.WRITE,
+            severity=AlarmSeverity.MAJOR_ALARM,
+        )
+
+    async def _refuse(self, name: str, value: float, low: float, high: float) -> float:
+        """Refuse a setpoint as a vendor controller does: FAULT, readback kept, WRITE alarm."""
+        _, rbv_attr, _ = self.input_attrs[name]
+        rbv = self.pv(rbv_attr)
+        message = f"{name} {value:g} refused: the controller does not accept [{low:g}, {high:g}]"
+        log.warning("FAULT: %s", message)
+        await self.status.write(STATUS_STRINGS[FAULT])
+        await self.error.write(message[: ERROR_LENGTH - 1])
+        kept = float(self.simulator.setpoints[name])
+        await self._write_refused(rbv, kept)
+        return kept
 
     async def _ramp(self, name: str, value: float) -> None:
         """Ramp the readback of ``name`` to ``value`` over ``readback_lag`` seconds, then move
@@ -265,7 +295,7 @@ class SimulatorIOC(PVGroup):
             except Exception as exc:
                 await self._report_fault(exc)
                 kept = float(self.simulator.setpoints[name])
-                await rbv.write(kept, status=AlarmStatus.WRITE, severity=AlarmSeverity.MAJOR_ALARM)
+                await self._write_refused(rbv, kept)
                 return
             now = float(self.simulator.setpoints[name])
             await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
@@ -420,6 +450,21 @@ def parse_fault_at(text: str) -> tuple[int, str]:
         ) from None
 
 
+def parse_refuse(text: str) -> tuple[str, float, float]:
+    """``"temperature=100:140"`` -> ``("temperature", 100.0, 140.0)`` (for ``--refuse``)."""
+    name, sep, band = text.partition("=")
+    low, sep2, high = band.partition(":")
+    try:
+        if not (sep and sep2):
+            raise ValueError
+        lo, hi = float(low), float(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write INPUT=LOW:HIGH, e.g. temperature=100:140"
+        ) from None
+    return name.strip(), min(lo, hi), max(lo, hi)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m devices.epics_ioc",
@@ -449,6 +494,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="complete setpoint puts at once and ramp the readback over S wall seconds, "
         "as a temperature controller does (0 = the put completes when the move is done)",
+    )
+    p.add_argument(
+        "--refuse",
+        type=parse_refuse,
+        action="append",
+        default=[],
+        metavar="IN=LOW:HIGH",
+        help="refuse setpoints of input IN in [LOW, HIGH] for good (FAULT, readback kept in "
+        "WRITE alarm), as a vendor controller refuses a setting (repeatable)",
     )
     p.add_argument(
         "--faults-rate",
@@ -530,6 +584,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             faults=plan,
             readback_lag=args.readback_lag,
         )
+        for name, low, high in args.refuse:
+            if name not in ioc.input_attrs:
+                raise ValueError(
+                    f"--refuse {name}: not an input of {args.instrument} "
+                    f"(its inputs: {', '.join(ioc.input_attrs)})"
+                )
+            ioc.refuse.setdefault(name, []).append((low, high))
     except ValueError as exc:
         parser.error(str(exc))
 

@@ -139,6 +139,8 @@ def classify(exc: BaseException) -> tuple[str, str, bool]:
         return f"refused mid-run by the safety envelope: {root}", "instrument", False
     if getattr(root, "infeasible", False):  # e.g. a combination a dataset never recorded
         return msg, "scientific", False
+    if getattr(root, "refused", False):  # the instrument will not take this target
+        return msg, "refused", False
     for e in reversed(chain):  # the innermost that says so: the device's own words
         if getattr(e, "retryable", False) or isinstance(e, TimeoutError | ConnectionError):
             return f"{type(e).__name__}: {e}", "infrastructure", True

@@ -50,7 +50,8 @@ def _free_port() -> int:
 
 
 # one server port per IOC (a UDP search port on loopback reaches one process only)
-PORTS = {key: _free_port() for key in ("main", "faults", "slow", "hang", "lag", "restart")}
+IOC_KEYS = ("main", "faults", "slow", "hang", "lag", "restart", "refuse")
+PORTS = {key: _free_port() for key in IOC_KEYS}
 REPEATER_PORT = _free_port()
 CA_ENV = {
     "EPICS_CA_AUTO_ADDR_LIST": "NO",
@@ -72,6 +73,7 @@ PREFIX = {
     "hang": f"{RUN}:H1:",
     "lag": f"{RUN}:L1:",
     "restart": f"{RUN}:X1:",
+    "refuse": f"{RUN}:V1:",
 }
 UNSERVED = f"{RUN}:NOBODY:"
 
@@ -670,3 +672,41 @@ def test_an_ioc_that_stays_down_stops_the_campaign_without_spending_its_budget(i
     after = json.loads(res.stdout)
     assert after["counts"]["done"] == 4 and after["counts"]["failed"] == 0
     assert done_before < 4
+
+
+def test_a_setpoint_the_instrument_refuses_is_learned_not_retried(iocs, tmp_path, capsys):
+    # a vendor controller that will not take 60-140 degC in its present mode
+    iocs.start("refuse", "--refuse", "temperature=60:140")
+    dev = _device(PREFIX["refuse"])
+    try:
+        for value in (120, 61, 90):  # also a refusal right after a refusal
+            st = dev.temperature.set(value)
+            with pytest.raises(EpicsInstrumentError, match=f"{value} refused: the controller"):
+                st.wait(timeout=10)
+            assert st.exception().refused is True and st.exception().retryable is False
+            assert dev.temperature.get(use_monitor=False) == 60  # nothing moved
+    finally:
+        dev.destroy()
+
+    lab, campaign = _lab_files(tmp_path, PREFIX["refuse"])
+    out = tmp_path / "run"
+    code, stdout, err = _cli(
+        capsys, "run", campaign, "--out", out, "--max-experiments", 6, "--quiet", "--json"
+    )
+    assert code == 0, err
+    assert "Traceback" not in err
+    counts = json.loads(stdout)["counts"]
+    assert counts["done"] == 6 and counts["failed"] == 0
+
+    from genesis_lab.ledger import Ledger
+
+    with Ledger.open(out) as ledger:
+        refused, done = ledger.experiments("refused"), ledger.experiments("done")
+    assert refused, "the design put no point in the refused band"
+    for e in done:  # what was measured is what was asked: no refusal went unnoticed
+        assert e.readings["reactor_temperature"] == pytest.approx(e.parameters["temperature"])
+    for e in refused:
+        assert e.failure_kind == "refused" and "does not accept [60, 140]" in e.error
+        assert e.parameters["temperature"] > 60 - 1e-9
+    points = [tuple(sorted(e.parameters.items())) for e in refused]
+    assert len(set(points)) == len(points)  # learned: never proposed again

@@ -759,6 +759,11 @@ class Ledger:
             total += max(0.0, (end or a) - a)
         return total, starts[-1]
 
+    def last_activity(self) -> float | None:
+        """Time of the latest entry of the log (None for an empty log)."""
+        (t,) = self._conn.execute("SELECT MAX(time) FROM log").fetchone()
+        return None if t is None else float(t)
+
     def time_driven(self, now: float | None = None) -> float:
         """Seconds the campaign has been driven (:meth:`driven_sessions`), the latest session
         counted up to ``now``."""

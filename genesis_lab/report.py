@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -46,9 +48,74 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
             "entered_by_hand": best.run_uid is None and best.origin == "manual",
         },
         "stop_reason": ledger.meta("stop_reason"),
+        "timing": _timing(ledger, exps, state, counts["completed"]),
         "confirmation": _confirmation(ledger.meta("confirmation"), best),
         **_pareto(campaign, exps),
     }
+
+
+def _when(t: float | None) -> str | None:
+    """A time as local ISO 8601 with its UTC offset (what a person and a parser both read)."""
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds")
+
+
+def _stamp(t: float | None) -> str:
+    """An export timestamp: local ISO 8601 to the millisecond with its offset; '' if none."""
+    if not t:
+        return ""
+    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="milliseconds")
+
+
+def _timing(ledger: Ledger, exps: list[Any], state: str, completed: int) -> dict[str, Any]:
+    """When the campaign started, how long it has been driven, its last result and, while it
+    has budget left, how long the rest would take at its pace so far."""
+    before, start = ledger.driven_sessions()
+    end = time.time() if state == "running" else (ledger.last_activity() or start)
+    driven = before + max(0.0, end - start)
+    finished = [e for e in exps if e.finished_at and e.status in ("done", "failed", "refused")]
+    last = max(finished, key=lambda e: e.finished_at, default=None)
+    budget = ledger.meta("budget") or 0
+    pace = driven / completed if completed >= 2 and driven > 0 else None
+    left = None
+    if pace is not None and state in ("running", "paused", "interrupted") and budget > completed:
+        left = pace * (budget - completed)
+    return {
+        "created": _when(float(ledger.meta("created"))),
+        "driven_s": round(driven, 3),
+        "last_result": _when(last.finished_at) if last else None,
+        "last_result_experiment": last.id if last else None,
+        "seconds_per_experiment": None if pace is None else round(pace, 6),
+        "estimated_left_s": None if left is None else round(left, 3),
+    }
+
+
+def human_duration(seconds: float) -> str:
+    """``3 d 4 h``, ``2 h 05 min``, ``4 min 12 s``, ``12 s``, ``0.4 s``."""
+    s = max(0.0, float(seconds))
+    if s < 10:
+        return f"{s:.1f} s"
+    s = round(s)
+    d, rem = divmod(s, 86400)
+    h, rem = divmod(rem, 3600)
+    m, sec = divmod(rem, 60)
+    if d:
+        return f"{d} d {h} h"
+    if h:
+        return f"{h} h {m:02d} min"
+    if m:
+        return f"{m} min {sec:02d} s"
+    return f"{sec} s"
+
+
+def _shown(iso: str) -> str:
+    """``2026-11-25 02:04:22 +00:00``: the ISO time with a space for a person to read."""
+    return iso.replace("T", " ", 1)[:-6] + " " + iso[-6:]
+
+
+def _ago(iso: str) -> str:
+    return human_duration(time.time() - datetime.fromisoformat(iso).timestamp()) + " ago"
 
 
 _NO_PARETO = {
@@ -152,6 +219,22 @@ def summary_text(p: dict[str, Any]) -> str:
     lines.append(
         f"experiments: {c['completed']} completed of {p['budget']}{extra} ({shown or 'none'})"
     )
+    t = p.get("timing")
+    if t:
+        lines.append(
+            f"started: {_shown(t['created'])}; running time {human_duration(t['driven_s'])} "
+            "(pauses not counted)"
+        )
+        if t["last_result"]:
+            lines.append(
+                f"last result: experiment {t['last_result_experiment']} at "
+                f"{_shown(t['last_result'])} ({_ago(t['last_result'])})"
+            )
+        if t["estimated_left_s"] is not None:
+            lines.append(
+                f"pace: {human_duration(t['seconds_per_experiment'])} per experiment; the rest "
+                f"of the budget would take about {human_duration(t['estimated_left_s'])}"
+            )
     if p.get("pareto") is not None:
         lines.append(
             f"Pareto set: {counted(len(p['pareto']), 'experiment')} "
@@ -248,9 +331,10 @@ def experiment_rows(ledger: Ledger) -> list[dict[str, Any]]:
             "status": e.status,
             "origin": e.origin,
             "run_uid": e.run_uid or "",
-            "proposed_at": e.proposed_at,
-            "started_at": e.started_at or "",
-            "finished_at": e.finished_at or "",
+            # ISO 8601 with the UTC offset: a person reads it, spreadsheets and pandas parse it
+            "proposed_at": _stamp(e.proposed_at),
+            "started_at": _stamp(e.started_at),
+            "finished_at": _stamp(e.finished_at),
             "attempts": e.attempts,
             "acquisition": "" if e.acquisition is None else e.acquisition,
             # feasible: "true"/"false" once known (a done experiment can be infeasible when an

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from datetime import datetime
 
 import pytest
 
@@ -88,6 +89,18 @@ def test_status_json_and_csv_agree_with_the_ledger(finished, tmp_path, capsys):
     assert status["best"]["experiment"] == best.id
     assert status["best"]["parameters"] == best.parameters
     assert status["best"]["objectives"] == best.objectives
+    # when it ran, for a person and a script: ISO times with their offset
+    timing = status["timing"]
+    last = max(exps, key=lambda e: e.finished_at)
+    assert timing["last_result_experiment"] == last.id
+    assert datetime.fromisoformat(timing["last_result"]).timestamp() == pytest.approx(
+        last.finished_at, abs=1
+    )
+    assert datetime.fromisoformat(timing["created"]) <= datetime.fromisoformat(
+        timing["last_result"]
+    )
+    assert timing["driven_s"] > 0
+    assert timing["estimated_left_s"] is None  # finished: nothing left to estimate
 
     csv_path = tmp_path / "x.csv"
     code, _, _ = run_cli(capsys, "export", out, "--csv", csv_path)
@@ -101,6 +114,9 @@ def test_status_json_and_csv_agree_with_the_ledger(finished, tmp_path, capsys):
         assert float(row["objective.yield"]) == pytest.approx(e.objectives["yield"])
         for k, v in e.parameters.items():
             assert float(row[f"param.{k}"]) == pytest.approx(v)
+        finished_at = datetime.fromisoformat(row["finished_at"])
+        assert finished_at.tzinfo is not None
+        assert finished_at.timestamp() == pytest.approx(e.finished_at, abs=1e-3)
 
 
 def test_show_prints_the_record_and_documents(finished, capsys):
@@ -253,3 +269,21 @@ def test_resume_refuses_an_edited_copy_of_the_lab_file_and_restores_a_deleted_on
     code, _, err = run_cli(capsys, "resume", out, "--time-scale", 0, "--quiet")
     assert code == 0, err
     assert lab.read_text() == original, "the deleted copy was written back"
+
+
+def test_status_says_when_the_campaign_ran_and_how_long_the_rest_would_take(finished, capsys):
+    out, _, _ = finished
+    with Ledger.open(out, readonly=False) as ledger:  # as if a raised budget was cut short
+        ledger.set_meta("budget", 20)
+        ledger.set_meta("stop_reason", None)
+    code, stdout, _ = run_cli(capsys, "status", out, "--json")
+    timing = json.loads(stdout)["timing"]
+    assert json.loads(stdout)["state"] == "paused"
+    pace = timing["driven_s"] / 12
+    assert timing["seconds_per_experiment"] == pytest.approx(pace, rel=1e-2)
+    assert timing["estimated_left_s"] == pytest.approx(8 * pace, rel=1e-2, abs=0.1)
+    code, stdout, _ = run_cli(capsys, "status", out)
+    assert code == 0
+    assert "started: " in stdout and "(pauses not counted)" in stdout
+    assert "last result: experiment 12 at " in stdout and " ago)" in stdout
+    assert "per experiment; the rest of the budget would take about" in stdout

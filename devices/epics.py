@@ -218,9 +218,9 @@ class EpicsSetpoint(EpicsSignal):
 
     @property
     def arrival_tolerance(self) -> float | None:
-        """How far the readback may end from the setpoint (for ``value``-sized moves: the
-        absolute part), or None when moves end at put completion.  The safety envelope
-        allows a next step this much longer than ``max_step``."""
+        """How far the readback may end from the setpoint (the absolute ``tolerance``), or
+        None when moves end at put completion.  The safety envelope allows a next step this
+        much longer than ``max_step``; an ``rtolerance`` alone gives no such slack."""
         if self._tolerance is None and self.rtolerance is None:
             return None
         return float(self._tolerance or 0.0)
@@ -235,9 +235,16 @@ class EpicsSetpoint(EpicsSignal):
             return
         target = float(value)
         while True:
-            readback = _after_put(
-                self, value, lambda: self._read_pv.get(use_monitor=False, timeout=self.timeout)
+            info = _after_put(
+                self,
+                value,
+                lambda: self._read_pv.get_with_metadata(
+                    form="time", use_monitor=False, timeout=self.timeout
+                ),
             )
+            readback = None if info is None else info.get("value")
+            if info is not None and info.get("status") == AlarmStatus.WRITE:
+                raise self._refused(value, readback)  # the controller gave up on the way
             if readback is not None and self._arrived(target, float(readback)):
                 return
             if status.done:
@@ -351,6 +358,11 @@ class EpicsInstrument(Device):
         **kwargs: Any,
     ):
         tolerances = self._tolerances(tolerance)
+        if tolerances and move_timeout is None:
+            raise ValueError(
+                "tolerance needs a move_timeout: without one, a readback that never comes "
+                "within the tolerance would hold the campaign for ever"
+            )
         for label, value in (("move_timeout", move_timeout), ("acquire_timeout", acquire_timeout)):
             if value is not None and not value > 0:
                 raise ValueError(f"{label} must be a number of seconds > 0 (or None), not {value}")

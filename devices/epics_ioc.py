@@ -231,6 +231,10 @@ class SimulatorIOC(PVGroup):
             running = self._ramps.pop(name, None)
             if running is not None:
                 running.cancel()  # a new setpoint supersedes the ramp under way
+            # taken: an earlier refusal's WRITE alarm no longer describes this input
+            _, rbv_attr, _ = self.input_attrs[name]
+            rbv = self.pv(rbv_attr)
+            await rbv.write(rbv.value, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
             self._ramps[name] = asyncio.get_running_loop().create_task(self._ramp(name, value))
             return float(value)
         setpoint_attr, rbv_attr, dmov_attr = self.input_attrs[name]

@@ -64,7 +64,7 @@ class Lab:
                 kwargs["time_scale"] = self.time_scale
             if "base_dir" not in kwargs and "base_dir" in accepted and base_dir is not None:
                 kwargs["base_dir"] = str(base_dir)  # relative data paths: from the lab file
-            wrong = _kwarg_type_problems(cls, kwargs)
+            kwargs, wrong = _typed_kwargs(cls, kwargs)
             if wrong:
                 problems.extend(f"{where}.kwargs.{why}" for why in wrong)
                 continue
@@ -356,13 +356,15 @@ def _annotated_parameters(func: Any) -> dict[str, tuple[Any, str]]:
     return out
 
 
-def _kwarg_type_problems(cls: type, kwargs: dict[str, Any]) -> list[str]:
-    """``key: why`` for every lab-file kwarg whose value does not have the type the device's
-    constructor (or, for a simulated twin, its simulator's) declares for it.
+def _typed_kwargs(cls: type, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The lab-file kwargs converted to the types the device's constructor (or, for a
+    simulated twin, its simulator's) declares, and ``key: why`` for each that cannot be.
 
     Checked when the lab is built, so that ``check`` and ``devices`` name a ``move_timeout:
-    ten`` instead of every experiment failing at run time.  Values are checked strictly (a
-    YAML number is a number, ``"10"`` is text), never converted."""
+    ten`` instead of every experiment failing at run time.  A value already of its type is
+    passed exactly as written; otherwise pydantic's lax mode converts it: ``"10"`` and
+    ``1e-3`` (which YAML reads as text) become numbers, a list a tuple, a string a ``Path``.
+    Values of undeclared or ``Any`` parameters are passed as written."""
     from pydantic import ConfigDict, TypeAdapter, ValidationError
 
     declared = _annotated_parameters(cls)
@@ -371,7 +373,7 @@ def _kwarg_type_problems(cls: type, kwargs: dict[str, Any]) -> list[str]:
         for key, typ in _annotated_parameters(sim).items():
             if key in (getattr(cls, "_SIM_KWARGS", ()) or ()):
                 declared.setdefault(key, typ)
-    out = []
+    out, problems = dict(kwargs), []
     for key, value in kwargs.items():
         if key not in declared or declared[key][0] is Any:
             continue
@@ -382,10 +384,14 @@ def _kwarg_type_problems(cls: type, kwargs: dict[str, Any]) -> list[str]:
             continue
         try:
             adapter.validate_python(value, strict=True)
+            continue  # already of its type: passed exactly as written
         except ValidationError:
-            hint = "; write numbers without quotes" if isinstance(value, str) else ""
-            out.append(f"{key}: {cls.__name__} expects {written}, not {value!r}{hint}")
-    return out
+            pass
+        try:
+            out[key] = adapter.validate_python(value)
+        except ValidationError:
+            problems.append(f"{key}: {cls.__name__} expects {written}, not {value!r}")
+    return out, problems
 
 
 def _component(device: Any, path: str) -> Any:

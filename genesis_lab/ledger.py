@@ -748,21 +748,20 @@ class Ledger:
         )
         total = 0.0
         for a, b in itertools.pairwise(starts):
-            (end,) = self._conn.execute(
-                # entries of a manual experiment count only if the campaign ran it (it has a
-                # run); a result recorded with suggest --result was no driving
-                "SELECT MAX(l.time) FROM log l LEFT JOIN experiments e ON e.id = l.experiment"
-                " WHERE l.time >= ? AND l.time < ?"
-                " AND (e.origin IS NULL OR e.origin != 'manual' OR e.run_uid IS NOT NULL)",
-                (a, b),
-            ).fetchone()
-            total += max(0.0, (end or a) - a)
+            total += max(0.0, (self.last_driven_activity(a, b) or a) - a)
         return total, starts[-1]
 
-    def last_activity(self) -> float | None:
-        """Time of the latest entry of the log (None for an empty log)."""
-        (t,) = self._conn.execute("SELECT MAX(time) FROM log").fetchone()
-        return None if t is None else float(t)
+    def last_driven_activity(self, after: float, before: float = math.inf) -> float | None:
+        """Time of the latest log entry in [after, before) that the campaign's driving made:
+        entries of a manual experiment count only if the campaign ran it (it has a run); a
+        result recorded with ``suggest --result`` was no driving."""
+        (end,) = self._conn.execute(
+            "SELECT MAX(l.time) FROM log l LEFT JOIN experiments e ON e.id = l.experiment"
+            " WHERE l.time >= ? AND l.time < ?"
+            " AND (e.origin IS NULL OR e.origin != 'manual' OR e.run_uid IS NOT NULL)",
+            (after, before if math.isfinite(before) else 1e300),
+        ).fetchone()
+        return None if end is None else float(end)
 
     def time_driven(self, now: float | None = None) -> float:
         """Seconds the campaign has been driven (:meth:`driven_sessions`), the latest session

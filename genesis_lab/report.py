@@ -72,12 +72,18 @@ def _timing(ledger: Ledger, exps: list[Any], state: str, completed: int) -> dict
     """When the campaign started, how long it has been driven, its last result and, while it
     has budget left, how long the rest would take at its pace so far."""
     before, start = ledger.driven_sessions()
-    end = time.time() if state == "running" else (ledger.last_activity() or start)
+    end = time.time() if state == "running" else (ledger.last_driven_activity(start) or start)
     driven = before + max(0.0, end - start)
     finished = [e for e in exps if e.finished_at and e.status in ("done", "failed", "refused")]
     last = max(finished, key=lambda e: e.finished_at, default=None)
     budget = ledger.meta("budget") or 0
-    pace = driven / completed if completed >= 2 and driven > 0 else None
+    # the pace of the lab: results typed in with 'suggest --result' took none of its time
+    ran = sum(
+        1
+        for e in finished
+        if e.run_uid is not None and e.status != "refused" and e.origin != "confirm"
+    )
+    pace = driven / ran if ran >= 2 and driven > 0 else None
     left = None
     if pace is not None and state in ("running", "paused", "interrupted") and budget > completed:
         left = pace * (budget - completed)

@@ -38,6 +38,9 @@ __all__ = [
 
 MODEL_ORIGINS = ("initial", "model", "random")
 MAX_CONSECUTIVE_REFUSALS = 25
+#: attempts of one experiment cut short by a connection that came back, retried without
+#: spending one of the campaign's ``retries`` (a flapping link still ends as a failure)
+MAX_RECONNECT_RETRIES = 3
 # failures the model learns as "do not go there": the sample or the point itself was bad
 # (a scientific failure, a refusal by the safety envelope, or readings on which the campaign's
 # own expressions break); infrastructure and instrument failures say nothing about the point
@@ -428,7 +431,7 @@ class CampaignRunner:
         # the runner's own proposals already say so (no extra write in the loop)
         if any(e.provenance.get(k) != v for k, v in self._static.items()):
             self.ledger.stamp_provenance(e.id, self._static)
-        lost = self._instruments_lost()
+        lost, _ = self._instruments_lost()
         if lost:
             raise InstrumentLost(
                 f"{lost}; experiment {e.id} has not started and runs first on "
@@ -450,7 +453,8 @@ class CampaignRunner:
             self._report(e.id)
             return
         refusals, self._refusals = self._refusals, 0
-        for attempt in range(self.campaign.retries + 1):
+        attempt = reconnects = 0  # failed attempts; attempts cut short by a lost connection
+        while True:
             if self.stop.requested:
                 raise CampaignInterrupted()
             self.ledger.start(e.id)
@@ -475,25 +479,29 @@ class CampaignRunner:
                 self._settle_success(e, outcome.uid, outcome.documents)
                 break
             try:
-                lost = self._instruments_lost()
+                lost, came_back = self._instruments_lost()
             except CampaignInterrupted:  # Ctrl-C while waiting for the instrument
                 self._abort_and_requeue(e, outcome.uid, outcome.error or "interrupted")
                 raise
-            if lost:  # not the experiment's failure: no retries spent, nothing counted
-                self._abort_and_requeue(e, outcome.uid, f"{lost} ({outcome.error})")
-                then = (
-                    "aborted and re-queued; it runs first on"
-                    if self.campaign.interrupted == "requeue"
-                    else "aborted (the campaign drops interrupted experiments); go on with"
-                )
+            if lost:  # not the experiment's failure: nothing counted, queued again
+                self._abort_and_requeue(e, outcome.uid, f"{lost} ({outcome.error})", True)
                 raise InstrumentLost(
-                    f"{lost}; experiment {e.id} was {then} 'genesis-lab resume "
-                    f"{self.ledger.directory}' once the instrument is back"
+                    f"{lost}; experiment {e.id} was aborted and queued again; it runs first on "
+                    f"'genesis-lab resume {self.ledger.directory}' once the instrument is back"
                 )
-            if outcome.retryable and attempt < self.campaign.retries:
+            if came_back and reconnects < MAX_RECONNECT_RETRIES:  # the outage, not the point
+                reconnects += 1
                 self.ledger.note(
                     "retry",
-                    {"attempt": attempt + 1, "error": outcome.error, "run_uid": outcome.uid},
+                    {"after": "connection back", "error": outcome.error, "run_uid": outcome.uid},
+                    experiment=e.id,
+                )
+                continue
+            attempt += 1
+            if outcome.retryable and attempt <= self.campaign.retries:
+                self.ledger.note(
+                    "retry",
+                    {"attempt": attempt, "error": outcome.error, "run_uid": outcome.uid},
                     experiment=e.id,
                 )
                 continue
@@ -503,14 +511,14 @@ class CampaignRunner:
             break
         self._report(e.id)
 
-    def _instruments_lost(self) -> str | None:
-        """None when every instrument the campaign uses is connected, waiting up to the lab's
-        ``reconnect_timeout`` for one that lost its connection (an IOC restarting); else what
-        is lost, as the start of a stop reason."""
+    def _instruments_lost(self) -> tuple[str | None, bool]:
+        """(None when every instrument the campaign uses is connected, else what is lost as
+        the start of a stop reason; whether one was lost and came back), waiting up to the
+        lab's ``reconnect_timeout`` for one that lost its connection (an IOC restarting)."""
         names = self.campaign.devices
         lost = self.lab.disconnected(names)
         if not lost:
-            return None
+            return None, False
         wait = float(self.lab.spec.reconnect_timeout)
         self.ledger.note("connection_lost", {"devices": lost, "waiting_s": wait})
         deadline = time.monotonic() + wait
@@ -521,11 +529,11 @@ class CampaignRunner:
             lost = self.lab.disconnected(names)
         if not lost:
             self.ledger.note("connection_back", {"devices": names})
-            return None
+            return None, True
         return (
             f"stopped: lost the connection to {', '.join(lost)}, which did not come back "
             f"within {wait:g} s (reconnect_timeout in the lab file)"
-        )
+        ), False
 
     def _plan(self, e: Experiment, targets: dict[str, Any]) -> Any:
         path = self.lab.envelope.path(targets, self.lab.positions(targets))

@@ -27,6 +27,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import edit_yaml
+
 pytestmark = pytest.mark.system
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +52,7 @@ def _free_port() -> int:
 
 
 # one server port per IOC (a UDP search port on loopback reaches one process only)
-IOC_KEYS = ("main", "faults", "slow", "hang", "lag", "restart", "refuse")
+IOC_KEYS = ("main", "faults", "slow", "hang", "lag", "restart", "refuse", "lagref")
 PORTS = {key: _free_port() for key in IOC_KEYS}
 REPEATER_PORT = _free_port()
 CA_ENV = {
@@ -74,6 +76,7 @@ PREFIX = {
     "lag": f"{RUN}:L1:",
     "restart": f"{RUN}:X1:",
     "refuse": f"{RUN}:V1:",
+    "lagref": f"{RUN}:W1:",
 }
 UNSERVED = f"{RUN}:NOBODY:"
 
@@ -556,7 +559,7 @@ def test_a_campaign_with_max_step_runs_on_a_lagging_readback(lagging_prefix, tmp
     [
         ({"temprature": 0.5}, "'temprature': not a settable of EpicsFlowReactor"),
         (-1, "must be a number >= 0"),
-        ("0.5", "expects float | dict[str, float] | None, not '0.5'; write numbers without"),
+        ("half", "expects float | dict[str, float] | None, not 'half'"),
         ({"temperature": "half"}, "expects float | dict[str, float] | None, not {'temp"),
     ],
 )
@@ -614,12 +617,15 @@ _SLOW_ENOUGH = ("--time-scale", "0.002")
 def test_an_ioc_restarted_mid_campaign_costs_no_experiment(iocs, tmp_path):
     iocs.start("restart", *_SLOW_ENOUGH)
     lab, campaign = _restartable_lab(tmp_path, reconnect_timeout=60)
+    # no retries: the attempt cut short would be a counted failure if the outage were not
+    # told apart from a failure of the experiment
+    edit_yaml(campaign, lambda d: d.update(retries=0))
     out = tmp_path / "run"
     proc = _start_run(lab, campaign, out, budget=4)
     try:
         _wait_done(out, 1, proc)
         iocs.stop("restart")  # mid-measurement of experiment 2
-        time.sleep(1.0)
+        time.sleep(3.0)  # down long enough for the runner to see it
         iocs.start("restart", *_SLOW_ENOUGH)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
@@ -629,7 +635,7 @@ def test_an_ioc_restarted_mid_campaign_costs_no_experiment(iocs, tmp_path):
     assert proc.returncode == 0, stderr
     payload = json.loads(stdout)
     assert payload["counts"]["done"] == 4
-    assert payload["counts"]["failed"] == 0  # the lost attempt was retried, not counted
+    assert payload["counts"]["failed"] == 0  # the cut-short attempt was run again, not counted
 
     from genesis_lab.ledger import Ledger
 
@@ -710,3 +716,22 @@ def test_a_setpoint_the_instrument_refuses_is_learned_not_retried(iocs, tmp_path
         assert e.parameters["temperature"] > 60 - 1e-9
     points = [tuple(sorted(e.parameters.items())) for e in refused]
     assert len(set(points)) == len(points)  # learned: never proposed again
+
+
+def test_a_lagging_controller_that_refuses_a_setpoint_still_takes_the_next(iocs):
+    # a refusal leaves the readback in WRITE alarm; the next, good setpoint must not read it
+    iocs.start("lagref", "--readback-lag", "0.2", "--refuse", "temperature=100:140")
+    dev = _device(PREFIX["lagref"], tolerance=0.01, move_timeout=10)
+    try:
+        st = dev.temperature.set(120)
+        with pytest.raises(EpicsInstrumentError, match="120 refused"):
+            st.wait(timeout=10)
+        dev.temperature.set(80).wait(timeout=10)
+        assert dev.temperature.get(use_monitor=False) == pytest.approx(80, abs=0.01)
+    finally:
+        dev.destroy()
+
+
+def test_a_tolerance_without_a_move_timeout_is_refused():
+    with pytest.raises(ValueError, match="tolerance needs a move_timeout"):
+        EpicsFlowReactor(UNSERVED, name="reactor", tolerance=0.5)

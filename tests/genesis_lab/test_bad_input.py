@@ -222,8 +222,7 @@ LAB_CASES = {
     "a kwarg of the wrong type": (
         lambda d: d["devices"]["reactor"]["kwargs"].update(noise="high", seed=1.5),
         [
-            "devices.reactor.kwargs.noise: FlowReactor expects float, not 'high'; write "
-            "numbers without quotes",
+            "devices.reactor.kwargs.noise: FlowReactor expects float, not 'high'",
             "devices.reactor.kwargs.seed: FlowReactor expects int, not 1.5",
         ],
     ),

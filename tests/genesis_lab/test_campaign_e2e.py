@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import time
 from datetime import datetime
 
 import pytest
@@ -287,3 +288,13 @@ def test_status_says_when_the_campaign_ran_and_how_long_the_rest_would_take(fini
     assert "started: " in stdout and "(pauses not counted)" in stdout
     assert "last result: experiment 12 at " in stdout and " ago)" in stdout
     assert "per experiment; the rest of the budget would take about" in stdout
+    # a result typed in later took none of the lab's time
+    time.sleep(1.0)
+    params = ["residence_time=5", "temperature=60", "equivalents=2", "concentration=0.5"]
+    argv = [a for p in params for a in ("--param", p)]
+    code, _, err = run_cli(capsys, "suggest", out, *argv, "--result", "yield=10")
+    assert code == 0, err
+    code, stdout, _ = run_cli(capsys, "status", out, "--json")
+    later = json.loads(stdout)["timing"]
+    assert later["driven_s"] == pytest.approx(timing["driven_s"], abs=0.05)
+    assert later["seconds_per_experiment"] == pytest.approx(pace, rel=1e-2)

@@ -229,11 +229,10 @@ class EpicsSetpoint(EpicsSignal):
         tol = float(self._tolerance or 0.0) + float(self.rtolerance or 0.0) * abs(readback)
         return abs(readback - value) <= tol
 
-    def _wait_for_arrival(self, value: Any, status: StatusBase, deadline: float | None) -> None:
-        """Block until the readback is within tolerance of ``value`` (see the class doc)."""
-        if self.arrival_tolerance is None or isinstance(value, str):
-            return
-        target = float(value)
+    def _check_after_put(self, value: Any, status: StatusBase, deadline: float | None) -> None:
+        """After put completion: fail if the IOC refused ``value`` (readback in WRITE alarm);
+        with a tolerance, also wait until the readback is within it (see the class doc)."""
+        settle = self.arrival_tolerance is not None and not isinstance(value, str)
         while True:
             info = _after_put(
                 self,
@@ -242,19 +241,21 @@ class EpicsSetpoint(EpicsSignal):
                     form="time", use_monitor=False, timeout=self.timeout
                 ),
             )
-            readback = None if info is None else info.get("value")
-            if info is not None and info.get("status") == AlarmStatus.WRITE:
-                raise self._refused(value, readback)  # the controller gave up on the way
-            if readback is not None and self._arrived(target, float(readback)):
+            if info is None:
+                raise TimeoutError(f"{self.pvname}: no readback after the move")
+            readback = info.get("value")
+            if info.get("status") == AlarmStatus.WRITE:
+                raise self._refused(value, readback)  # also a controller giving up on the way
+            if not settle or status.done:
                 return
-            if status.done:
+            if readback is not None and self._arrived(float(value), float(readback)):
                 return
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(
                     f"{self.pvname}: the readback {readback!r} did not come within the "
-                    f"tolerance {self.arrival_tolerance:g} of the setpoint {target:g} within "
-                    f"move_timeout {self.move_timeout:g} s; raise move_timeout or tolerance "
-                    "in the lab file if the instrument needs longer"
+                    f"tolerance {self.arrival_tolerance:g} of the setpoint {float(value):g} "
+                    f"within move_timeout {self.move_timeout:g} s; raise move_timeout or "
+                    "tolerance in the lab file if the instrument needs longer"
                 )
             time.sleep(_POLL)
 
@@ -274,19 +275,8 @@ class EpicsSetpoint(EpicsSignal):
             _put_and_wait(self, value, timeout=self.move_timeout, abandon=status)
             if status.done:
                 return
-            info = _after_put(
-                self,
-                value,
-                lambda: self._read_pv.get_with_metadata(
-                    form="time", use_monitor=False, timeout=self.timeout
-                ),
-            )
-            if info is None:
-                raise TimeoutError(f"{self.pvname}: no readback after the move")
-            if info.get("status") == AlarmStatus.WRITE:
-                raise self._refused(value, info.get("value"))
             deadline = None if self.move_timeout is None else start + self.move_timeout
-            self._wait_for_arrival(value, status, deadline)
+            self._check_after_put(value, status, deadline)
             self.get(use_monitor=False)  # refresh the cached readback
 
         return _in_ca_thread(status, work, name=f"move-{self.name}")

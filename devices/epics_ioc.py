@@ -224,37 +224,40 @@ class SimulatorIOC(PVGroup):
         With a ``readback_lag`` the put completes at once and the move goes on afterwards,
         as with a temperature controller (see :meth:`_ramp`).
         """
+        _, rbv_attr, dmov_attr = self.input_attrs[name]
+        rbv, dmov = self.pv(rbv_attr), self.pv(dmov_attr)
         for low, high in self.refuse.get(name, ()):
             if low <= float(value) <= high:
-                return await self._refuse(name, value, low, high)
+                return await self._refuse(name, value, (low, high), rbv)
         if self.readback_lag > 0:
             running = self._ramps.pop(name, None)
             if running is not None:
                 running.cancel()  # a new setpoint supersedes the ramp under way
             # taken: an earlier refusal's WRITE alarm no longer describes this input
-            _, rbv_attr, _ = self.input_attrs[name]
-            rbv = self.pv(rbv_attr)
             await rbv.write(rbv.value, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
             self._ramps[name] = asyncio.get_running_loop().create_task(self._ramp(name, value))
             return float(value)
-        setpoint_attr, rbv_attr, dmov_attr = self.input_attrs[name]
-        rbv, dmov = self.pv(rbv_attr), self.pv(dmov_attr)
         await self._enter()
         try:
             await dmov.write(0)
-            try:
-                await self._call(self.simulator.set, name, float(value))
-            except Exception as exc:  # refused or failed: nothing moved
-                await self._report_fault(exc)
-                kept = float(self.simulator.setpoints[name])
-                await self._write_refused(rbv, kept)
-                return kept
-            now = float(self.simulator.setpoints[name])
-            await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
-            return now
+            return await self._actuate(name, value, rbv)
         finally:
             await dmov.write(1)
             await self._leave()
+
+    async def _actuate(self, name: str, value: float, rbv: Any) -> float:
+        """Move the simulator and show the outcome on the readback: the new value without an
+        alarm, or, refused or failed (nothing moved), the value kept in WRITE alarm."""
+        try:
+            await self._call(self.simulator.set, name, float(value))
+        except Exception as exc:
+            await self._report_fault(exc)
+            kept = float(self.simulator.setpoints[name])
+            await self._write_refused(rbv, kept)
+            return kept
+        now = float(self.simulator.setpoints[name])
+        await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
+        return now
 
     @staticmethod
     async def _write_refused(rbv: Any, kept: float) -> None:
@@ -268,10 +271,9 @@ class SimulatorIOC(PVGroup):
             severity=AlarmSeverity.MAJOR_ALARM,
         )
 
-    async def _refuse(self, name: str, value: float, low: float, high: float) -> float:
+    async def _refuse(self, name: str, value: float, band: tuple[float, float], rbv: Any) -> float:
         """Refuse a setpoint as a vendor controller does: FAULT, readback kept, WRITE alarm."""
-        _, rbv_attr, _ = self.input_attrs[name]
-        rbv = self.pv(rbv_attr)
+        low, high = band
         message = f"{name} {value:g} refused: the controller does not accept [{low:g}, {high:g}]"
         log.warning("FAULT: %s", message)
         await self.status.write(STATUS_STRINGS[FAULT])
@@ -294,15 +296,7 @@ class SimulatorIOC(PVGroup):
                 await asyncio.sleep(self.readback_lag / steps)
                 if k < steps:
                     await rbv.write(start + (float(value) - start) * k / steps)
-            try:
-                await self._call(self.simulator.set, name, float(value))
-            except Exception as exc:
-                await self._report_fault(exc)
-                kept = float(self.simulator.setpoints[name])
-                await self._write_refused(rbv, kept)
-                return
-            now = float(self.simulator.setpoints[name])
-            await rbv.write(now, status=AlarmStatus.NO_ALARM, severity=AlarmSeverity.NO_ALARM)
+            await self._actuate(name, value, rbv)
         finally:
             await dmov.write(1)
             await self._leave()

@@ -759,15 +759,16 @@ class Ledger:
             "SELECT MAX(l.time) FROM log l LEFT JOIN experiments e ON e.id = l.experiment"
             " WHERE l.time >= ? AND l.time < ?"
             " AND (e.origin IS NULL OR e.origin != 'manual' OR e.run_uid IS NOT NULL)",
-            (after, before if math.isfinite(before) else 1e300),
+            (after, before),
         ).fetchone()
         return None if end is None else float(end)
 
-    def time_driven(self, now: float | None = None) -> float:
-        """Seconds the campaign has been driven (:meth:`driven_sessions`), the latest session
-        counted up to ``now``."""
+    def time_driven(self, running: bool = False) -> float:
+        """Seconds the campaign has been driven (:meth:`driven_sessions`): the latest session
+        counted up to now while it is ``running``, else up to its last driven activity."""
         before, start = self.driven_sessions()
-        return before + max(0.0, (time.time() if now is None else now) - start)
+        end = time.time() if running else (self.last_driven_activity(start) or start)
+        return before + max(0.0, end - start)
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(STATUSES, 0)

@@ -54,26 +54,17 @@ def status_payload(ledger: Ledger) -> dict[str, Any]:
     }
 
 
-def _when(t: float | None) -> str | None:
+def _iso(t: float | None, timespec: str = "seconds") -> str | None:
     """A time as local ISO 8601 with its UTC offset (what a person and a parser both read)."""
-    if t is None:
-        return None
-    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds")
-
-
-def _stamp(t: float | None) -> str:
-    """An export timestamp: local ISO 8601 to the millisecond with its offset; '' if none."""
     if not t:
-        return ""
-    return datetime.fromtimestamp(t).astimezone().isoformat(timespec="milliseconds")
+        return None
+    return datetime.fromtimestamp(t).astimezone().isoformat(timespec=timespec)
 
 
 def _timing(ledger: Ledger, exps: list[Any], state: str, completed: int) -> dict[str, Any]:
     """When the campaign started, how long it has been driven, its last result and, while it
     has budget left, how long the rest would take at its pace so far."""
-    before, start = ledger.driven_sessions()
-    end = time.time() if state == "running" else (ledger.last_driven_activity(start) or start)
-    driven = before + max(0.0, end - start)
+    driven = ledger.time_driven(running=state == "running")
     finished = [e for e in exps if e.finished_at and e.status in ("done", "failed", "refused")]
     last = max(finished, key=lambda e: e.finished_at, default=None)
     budget = ledger.meta("budget") or 0
@@ -88,9 +79,9 @@ def _timing(ledger: Ledger, exps: list[Any], state: str, completed: int) -> dict
     if pace is not None and state in ("running", "paused", "interrupted") and budget > completed:
         left = pace * (budget - completed)
     return {
-        "created": _when(float(ledger.meta("created"))),
+        "created": _iso(float(ledger.meta("created"))),
         "driven_s": round(driven, 3),
-        "last_result": _when(last.finished_at) if last else None,
+        "last_result": _iso(last.finished_at) if last else None,
         "last_result_experiment": last.id if last else None,
         "seconds_per_experiment": None if pace is None else round(pace, 6),
         "estimated_left_s": None if left is None else round(left, 3),
@@ -116,8 +107,8 @@ def human_duration(seconds: float) -> str:
 
 
 def _shown(iso: str) -> str:
-    """``2026-11-25 02:04:22 +00:00``: the ISO time with a space for a person to read."""
-    return iso.replace("T", " ", 1)[:-6] + " " + iso[-6:]
+    """``2026-11-25 02:04:22+00:00``: the ISO time with a space for a person to read."""
+    return iso.replace("T", " ", 1)
 
 
 def _ago(iso: str) -> str:
@@ -338,9 +329,9 @@ def experiment_rows(ledger: Ledger) -> list[dict[str, Any]]:
             "origin": e.origin,
             "run_uid": e.run_uid or "",
             # ISO 8601 with the UTC offset: a person reads it, spreadsheets and pandas parse it
-            "proposed_at": _stamp(e.proposed_at),
-            "started_at": _stamp(e.started_at),
-            "finished_at": _stamp(e.finished_at),
+            "proposed_at": _iso(e.proposed_at, "milliseconds") or "",
+            "started_at": _iso(e.started_at, "milliseconds") or "",
+            "finished_at": _iso(e.finished_at, "milliseconds") or "",
             "attempts": e.attempts,
             "acquisition": "" if e.acquisition is None else e.acquisition,
             # feasible: "true"/"false" once known (a done experiment can be infeasible when an

@@ -134,7 +134,7 @@ def campaign_notes(campaign: Any, budget: int) -> list[str]:
             f"{opt.initial_design} initial design and the {opt.model} model never proposes "
             "one; lower initial_points below the budget to let it"
         )
-    ignored = {"engine"} if opt.model != "GP" else set()
+    ignored = {"engine", "novelty"} if opt.model != "GP" else set()
     if opt.model == "random":
         ignored |= {"acquisition", "exploration"}
     unused = sorted(ignored & opt.model_fields_set)
@@ -142,12 +142,27 @@ def campaign_notes(campaign: Any, budget: int) -> list[str]:
         why = (
             "random search uses no model"
             if opt.model == "random"
-            else "engine picks the implementation of model GP"
+            else "engine and novelty are settings of model GP"
         )
         notes.append(
             f"optimizer: {', '.join(unused)} {'is' if len(unused) == 1 else 'are'} ignored with "
             f"model {opt.model} ({why}); remove {'it' if len(unused) == 1 else 'them'}"
         )
+    elif "novelty" in opt.model_fields_set and opt.novelty > 0:
+        one_hot = any(p.type == "categorical" and not p.descriptors for p in campaign.parameters)
+        why = None
+        if opt.engine != "fast":
+            why = f"engine {opt.engine}"
+        elif opt.acquisition == "LCB":
+            why = "acquisition LCB"
+        elif not (space.is_finite and one_hot):
+            why = "a space that is not finite or has no categorical parameter without descriptors"
+        if why:
+            notes.append(
+                f"optimizer.novelty is ignored with {why}: it favours untried choices of "
+                "categorical parameters in finite spaces, with the fast GP engine and EI or PI; "
+                "remove it"
+            )
     if len(campaign.objectives) == 1 and campaign.objectives[0].reference is not None:
         notes.append(
             "objectives[0].reference is the hypervolume reference point of a campaign with "

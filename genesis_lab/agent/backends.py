@@ -189,13 +189,14 @@ class GPBackend(Backend):
     def _kernel_options(self) -> dict[str, Any]:
         """One lengthscale per one-hot categorical; for finite one-hot spaces also
         additive main effects and a rank (copula) output warping, which made the
-        Buchwald benchmarks robust to the order of the choices."""
+        Buchwald benchmarks robust to the order of the choices, and the bonus of
+        untried choices (``novelty``, decision 19)."""
         groups = self.space.one_hot_groups()
         if not groups:
             return {}
         opts: dict[str, Any] = {"groups": groups}
         if self._candidates is not None:
-            opts.update(additive=True, output_warp="copula")
+            opts.update(additive=True, output_warp="copula", novelty=self.settings.novelty)
         return opts
 
     def _engine_for(self, U: np.ndarray, y: np.ndarray) -> Any:

@@ -28,7 +28,10 @@ Model
 * Acquisition: log expected improvement (default; numerically stable for tiny EI), log
   probability of improvement, or lower confidence bound.  With ``candidates`` every admissible
   row is scored (vectorized, no polish); exact ties (e.g. the untried levels of a categorical,
-  which the kernel cannot tell apart) are broken with the ``rng``, not by row order.  The
+  which the kernel cannot tell apart) are broken with the ``rng``, not by row order.  Option
+  ``novelty`` (log units, default 0) adds a bonus to the log EI/PI of a candidate for each one-hot
+  group whose choice no observed, pending or batch point has: the MAP kernel learns how much the
+  choices differ from the few tried, and underrates a choice unlike them (decision 19).  The
   incumbent is the smallest posterior mean over the observed inputs (the best observation for
   noise-free data).  Otherwise the acquisition is optimized by scoring
   a scrambled Sobol set (or hit-and-run samples of the constrained polytope) plus Gaussian
@@ -96,6 +99,7 @@ _DEFAULT_OPTIONS: dict[str, Any] = {
     "additive_prior": (0.0, 1.5),  # logit of the additive weight ~ N(mean, sd^2)
     "output_warp": None,  # None or "copula" (Gaussian ranks of y before standardizing)
     "shared_lengthscale_until": 3.0,  # numeric inputs share one lengthscale for fits on < this * p
+    "novelty": 0.0,  # candidates, EI/PI: log bonus per one-hot group at an untried choice
 }
 
 
@@ -144,11 +148,13 @@ class GPBO:
     **options: see ``_DEFAULT_OPTIONS`` (prior, mean, noise_floor, kappa, batch_strategy,
         n_restarts, n_local, local_scales, n_incumbents, dense_refit_until, refit_fraction,
         fit_restarts, distinct_tol, groups, additive, additive_prior, output_warp,
-        shared_lengthscale_until).  Unknown names raise TypeError.
+        shared_lengthscale_until, novelty).  Unknown names raise TypeError.
     groups: None (one lengthscale per column) or disjoint lists of column indices; each list
         shares one lengthscale (pass the one-hot columns of each categorical parameter).  The
         lengthscale prior keeps using ``dim`` (the number of columns).
     additive: add per-group main-effect terms to the kernel (see module docs).
+    novelty: with ``candidates`` and EI or PI, each one-hot group (of ``groups``) whose choice in a
+        candidate is untried adds this much to its log acquisition (0: off; ignored by LCB).
     output_warp: None or "copula"; with "copula", :meth:`predict` maps back to y units by
         piecewise-linear interpolation through the observations (approximate) and "lcb" values
         are in standardized warped units.
@@ -484,7 +490,7 @@ class GPBO:
             them (inequalities to ~1e-12, equalities to ~1e-15 relative).
         Batches are built sequentially: each chosen point is added as a fantasy before the next.
         The i-th value is the acquisition of the i-th point given the data, the pending points and
-        the first i-1 batch points.
+        the first i-1 batch points (without the ``novelty`` bonus, which only ranks candidates).
         """
         n = int(n)
         if n < 1:
@@ -549,10 +555,11 @@ class GPBO:
             if C is not None:
                 vals = self._acq(post, C[allowed], best)
                 vals = np.where(np.isfinite(vals), vals, -np.inf)
-                top = float(np.max(vals))
+                score = vals + self._novelty(C[allowed], X_aug)  # chosen by; vals reported
+                top = float(np.max(score))
                 # ties (e.g. the untried choices of a categorical are exchangeable under the
                 # kernel) are broken at random, not by the order of the candidate list
-                tied = np.flatnonzero(vals >= top - self._tie_tol(top))
+                tied = np.flatnonzero(score >= top - self._tie_tol(top))
                 k = int(tied[0]) if len(tied) == 1 else int(rng.choice(tied))
                 j = int(np.flatnonzero(allowed)[k])
                 x, v = C[j].copy(), float(vals[k])
@@ -643,6 +650,19 @@ class GPBO:
         vall = np.concatenate([vp, vals[order[:1]]])
         j = int(np.argmax(vall))
         return Xall[j], float(vall[j])
+
+    def _novelty(self, C: np.ndarray, X_seen: np.ndarray) -> np.ndarray | float:
+        """Bonus of each candidate: ``novelty`` times its one-hot groups whose set column no
+        observed, pending or batch point has set (an untried choice)."""
+        beta = float(self.options["novelty"])
+        if beta == 0.0 or self._tie is None or self.acquisition == "lcb":
+            return 0.0
+        multi = [g for g in self._groups() if len(g) > 1]
+        if not multi:
+            return 0.0
+        cols = np.concatenate(multi)
+        untried = ~(X_seen[:, cols] > 0.5).any(axis=0)
+        return beta * ((C[:, cols] > 0.5) & untried).sum(axis=1)
 
     @staticmethod
     def _tie_tol(top: float) -> float:

@@ -310,6 +310,15 @@ class OptimizerSettings(Strict):
         description="more exploration when larger, typically 0-1 (xi for EI/PI, kappa for LCB)",
     )
     batch_size: Count = Field(default=1, ge=1, description="proposals requested at once")
+    novelty: Number = Field(
+        default=0.6,
+        ge=0,
+        le=10,
+        description=(
+            "finite spaces, fast GP engine, EI or PI: each categorical whose choice is untried "
+            "multiplies a candidate's expected improvement by e^novelty (decision 19); 0: off"
+        ),
+    )
 
     @model_validator(mode="after")
     def _hedge_needs_skopt(self) -> OptimizerSettings:

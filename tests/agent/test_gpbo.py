@@ -461,7 +461,12 @@ def test_numeric_inputs_share_one_lengthscale_until_three_observations_each():
 
 
 @pytest.mark.parametrize(
-    "opts", [{"groups": "G"}, {"groups": "G", "additive": True, "output_warp": "copula"}]
+    "opts",
+    [
+        {"groups": "G"},
+        {"groups": "G", "additive": True, "output_warp": "copula"},
+        {"groups": "G", "additive": True, "output_warp": "copula", "novelty": 0.6},
+    ],
 )
 def test_grouped_kernel_finds_categorical_optimum(opts):
     """96 combinations (3 x 8 x 4 one-hot); random search needs 48.5 experiments on average to hit
@@ -486,6 +491,38 @@ def test_candidate_ties_broken_by_rng():
         np.testing.assert_array_equal(x1, x2)
         picks.add(int(np.argmax(x1[0])))
     assert picks <= {2, 3, 4, 5} and len(picks) >= 3
+
+
+def test_novelty_favours_untried_choices_and_reports_the_plain_acquisition():
+    """Eight additives with three levels of a second factor.  Eleven of the twelve rows of additives
+    0-3 were measured; additive 0 and level 2 are best, so without the bonus the model proposes
+    (0, 2), the one untried row of additive 0.
+    With the bonus it proposes an untried additive, a batch takes a different untried additive for
+    each point (pending ones count as tried), and the values returned are the plain log EI."""
+    levels, U, groups = onehot_space((8, 3))
+    seen = [i for i, lv in enumerate(levels) if lv[0] < 4 and tuple(lv) != (0, 2)]
+    y = np.array([(-1.0 if levels[i][0] == 0 else 1.0) - 0.3 * levels[i][1] for i in seen])
+    done = np.zeros(len(U), bool)
+    done[seen] = True
+    opts = {"groups": groups, "additive": True, "output_warp": "copula"}
+    plain, bonus = GPBO(U.shape[1], **opts), GPBO(U.shape[1], novelty=3.0, **opts)
+    for bo in (plain, bonus):
+        bo.tell(U[seen], y)
+
+    def additive(x: np.ndarray) -> int:
+        return int(np.argmax(x[:8]))
+
+    x0, _ = plain.ask(1, rng=np.random.default_rng(0), candidates=U, exclude=done)
+    assert additive(x0[0]) == 0
+    x1, v1 = bonus.ask(1, rng=np.random.default_rng(0), candidates=U, exclude=done)
+    assert additive(x1[0]) >= 3
+    _, v_plain = plain.ask(1, rng=np.random.default_rng(0), candidates=x1)
+    np.testing.assert_allclose(v1, v_plain)
+    xb, _ = bonus.ask(3, rng=np.random.default_rng(1), candidates=U, exclude=done, pending=x1)
+    picked = {additive(x) for x in xb}
+    assert len(picked) == 3 and min(picked) >= 3 and additive(x1[0]) not in picked
+    lcb = GPBO(U.shape[1], novelty=3.0, acquisition="lcb", **opts)
+    assert lcb._novelty(U, U[seen]) == 0.0  # LCB values have no log scale to add it to
 
 
 def test_additive_kernel_gradients():

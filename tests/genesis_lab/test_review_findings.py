@@ -261,6 +261,10 @@ def test_optimizer_settings_the_model_does_not_use_are_pointed_out(examples, tmp
     err = _short_run(capsys, opt(model="random", exploration=0.5), tmp_path / "rand", 2)
     assert "acquisition, exploration are ignored with model random" in err, err
     assert "ignored" not in _short_run(capsys, opt(engine="skopt"), tmp_path / "gp", 2)
+    err = _short_run(capsys, opt(engine="skopt", novelty=1), tmp_path / "nov-skopt", 2)
+    assert "optimizer.novelty is ignored with engine skopt" in err, err
+    err = _short_run(capsys, opt(novelty=1), tmp_path / "nov-float", 2)
+    assert "novelty is ignored with a space that is not finite" in err, err
 
 
 def test_a_negative_seed_is_refused_before_anything_is_written(examples, tmp_path, capsys):

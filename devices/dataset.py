@@ -5,7 +5,7 @@ A lab file can use one with no Python written::
     devices:
       buchwald:
         class: devices.dataset.DatasetInstrument
-        kwargs: {olympus: ../../shared/benchmarks/olympus/buchwald_a}
+        kwargs: {olympus: buchwald_a}   # or a path to the folder, relative to the lab file
       # or a CSV with a header:
       #   kwargs: {csv: data/runs.csv, parameters: [temp, time], measurements: [yield]}
 
@@ -27,7 +27,7 @@ from ophyd import Device, Kind
 from ophyd.signal import Signal
 from ophyd.status import DeviceStatus, Status
 
-from simulators.dataset import DatasetModel, python_name
+from simulators.dataset import DatasetModel, olympus_datasets_dir, python_name
 
 from .sim import SimReading, _in_thread
 
@@ -150,12 +150,7 @@ def DatasetInstrument(  # noqa: N802 - used as a device class in lab files
         measurement_time=measurement_time,
     )
     if olympus is not None:
-        folder = _resolve(base, olympus)
-        if not folder.is_dir():
-            raise ValueError(
-                f"{folder} does not exist; olympus: is relative to the lab file (or give an "
-                "absolute path to the folder holding config.json and data.csv)"
-            )
+        folder = _olympus_folder(base, olympus)
         if not (folder / "config.json").is_file():
             raise ValueError(
                 f"{folder} has no config.json (an Olympus dataset folder has "
@@ -185,6 +180,24 @@ def DatasetInstrument(  # noqa: N802 - used as a device class in lab files
     )
     cls.model = model  # the class is private to this instrument
     return cls(name=name)
+
+
+def _olympus_folder(base: Path, ref: str) -> Path:
+    """``ref`` as a folder relative to the lab file, or else, when it is a bare name such as
+    ``buchwald_a``, that dataset in :func:`olympus_datasets_dir`."""
+    folder = _resolve(base, ref)
+    if folder.is_dir():
+        return folder
+    bare = Path(ref).name == ref and ref not in ("", ".", "..")
+    named = olympus_datasets_dir() / ref if bare else None
+    if named is not None and named.is_dir():
+        return named
+    where = f"{folder} does not exist" + (f", nor does {named}" if named is not None else "")
+    raise ValueError(
+        f"olympus: {ref!r}: {where}. Give a dataset name found in the Olympus datasets folder "
+        "(set GENESIS_DATASETS=DIR to where they are), or the path of a folder holding "
+        "config.json and data.csv, relative to the lab file or absolute"
+    )
 
 
 def _resolve(base: Path, ref: str) -> Path:

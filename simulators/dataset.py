@@ -24,6 +24,7 @@ import csv
 import json
 import keyword
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,22 @@ import numpy as np
 from .base import Clock
 from .faults import InstrumentFault
 
-__all__ = ["DatasetModel", "DatasetParameter", "InfeasibleExperiment", "python_name"]
+__all__ = [
+    "DatasetModel",
+    "DatasetParameter",
+    "InfeasibleExperiment",
+    "olympus_datasets_dir",
+    "python_name",
+]
+
+
+def olympus_datasets_dir() -> Path:
+    """The folder of the Olympus datasets: ``$GENESIS_DATASETS`` if set, else
+    ``shared/benchmarks/olympus`` beside the repository (the Genesis Lab workspace)."""
+    env = os.environ.get("GENESIS_DATASETS")
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "olympus"
 
 
 class InfeasibleExperiment(InstrumentFault):

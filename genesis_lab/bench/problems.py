@@ -8,23 +8,20 @@ run on exactly the same thing.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from simulators.dataset import olympus_datasets_dir
 
 from . import functions as fn
 
 __all__ = ["Problem", "synthetic", "buchwald", "DATASETS_DIR"]
 
-# the shared benchmark data sit next to the repository (see ../shared/benchmarks)
-DATASETS_DIR = Path(
-    os.environ.get("GENESIS_DATASETS")
-    or Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "olympus"
-)
+# $GENESIS_DATASETS, or the shared benchmark data next to the repository (../shared/benchmarks)
+DATASETS_DIR = olympus_datasets_dir()
 
 
 @dataclass

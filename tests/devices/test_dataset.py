@@ -182,3 +182,31 @@ def test_olympus_dataset_lab_and_campaign_run_as_they_are(tmp_path, capsys):
         assert len(done) == 12
         combos = {tuple(sorted(e.parameters.items())) for e in done}
         assert len(combos) == 12  # a finite space: never the same combination twice
+
+
+@needs_data
+def test_the_olympus_example_works_when_copied_elsewhere(tmp_path, capsys, monkeypatch):
+    """The example lab file names its datasets (``olympus: buchwald_a``), so a copy of it and a
+    campaign in any folder still finds them; an unknown name says where it looked and how to
+    point Genesis Lab at the datasets."""
+    root = Path(__file__).resolve().parents[2]
+    for name in ("olympus_lab.yaml", "buchwald_a.yaml"):
+        (tmp_path / name).write_text((root / "examples/olympus" / name).read_text())
+    assert main(["check", tmp_path / "buchwald_a.yaml"]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+
+    lab = yaml.safe_load((tmp_path / "olympus_lab.yaml").read_text())
+    lab["devices"]["buchwald_a"]["kwargs"]["olympus"] = "buchwald_z"
+    (tmp_path / "olympus_lab.yaml").write_text(yaml.safe_dump(lab))
+    assert main(["check", tmp_path / "buchwald_a.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "olympus: 'buchwald_z'" in err and str(DATASETS_DIR / "buchwald_z") in err, err
+    assert "GENESIS_DATASETS" in err and "Traceback" not in err, err
+
+    mine = tmp_path / "datasets"
+    mine.mkdir()
+    for folder in DATASETS_DIR.iterdir():
+        (mine / folder.name).symlink_to(folder)
+    (mine / "buchwald_z").symlink_to(DATASETS_DIR / "buchwald_a")
+    monkeypatch.setenv("GENESIS_DATASETS", str(mine))
+    assert main(["check", tmp_path / "buchwald_a.yaml"]) == 0, capsys.readouterr().err

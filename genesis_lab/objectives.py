@@ -5,6 +5,11 @@ Expressions are parsed once and evaluated by a small AST walker (never
 the functions ``abs min max log log10 exp sqrt``, the constants ``pi`` and
 ``e``, and readings written either ``device.component`` (``reactor.yield_pct``)
 or by their data key (``reactor_yield_pct``).
+
+When the file is loaded, an expression must use a reading, call each function with
+its number of arguments, and have no part that fails whatever the readings (a
+constant divisor of zero, ``log(-1)``): such an expression is refused then, not
+after the first experiment.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ _FUNCS: dict[str, Callable[..., float]] = {
     "exp": math.exp,
     "sqrt": math.sqrt,
 }
+_ARITY = {"min": (2, 99), "max": (2, 99), "log": (1, 2)} | {
+    f: (1, 1) for f in ("abs", "log10", "exp", "sqrt")
+}
 _CONSTS = {"pi": math.pi, "e": math.e}
 
 
@@ -88,8 +96,41 @@ class ObjectiveEvaluator:
                 source, f"{where}.expression: {spec.expression!r} is not an expression ({exc.msg})"
             ) from None
         self.inputs = sorted(self._check(self._tree, source, where))
+        if not self.inputs:
+            raise SpecError(
+                source,
+                f"{where}.expression: {spec.expression!r} uses no reading, so every experiment "
+                "would get the same value; write it in terms of the measured readings "
+                f"(e.g. {min((k for k in self._keys if '.' in k), default='device.reading')})",
+            )
 
     def _check(self, node: ast.AST, source: str, where: str) -> set[str]:
+        used = self._check_node(node, source, where)
+        if not used and not isinstance(node, ast.Constant | ast.Name):
+            self._constant(node, source, where)
+        return used
+
+    def _constant(
+        self, node: ast.AST, source: str, where: str, divides: ast.AST | None = None
+    ) -> None:
+        """Evaluate a part that uses no reading (``divides``: the division it is the divisor
+        of): if it fails, or divides by zero, it does so on every experiment."""
+        try:
+            value = self._eval(node, {})
+        except (ArithmeticError, ValueError) as exc:
+            why = exc.args[-1] if exc.args else type(exc).__name__
+            problem = f"{ast.unparse(node)!r} cannot be computed ({why})"
+        else:
+            if divides is None or value != 0:
+                return
+            problem = f"{ast.unparse(divides)!r} divides by zero"
+        raise SpecError(
+            source,
+            f"{where}.expression: {problem}, so the expression would fail on every "
+            "experiment; correct that part",
+        )
+
+    def _check_node(self, node: ast.AST, source: str, where: str) -> set[str]:
         name = _dotted(node)
         if name is not None and isinstance(node, ast.Name | ast.Attribute):
             if name in _CONSTS:
@@ -105,7 +146,11 @@ class ObjectiveEvaluator:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
             return set()
         if isinstance(node, ast.BinOp) and type(node.op) in _BIN:
-            return self._check(node.left, source, where) | self._check(node.right, source, where)
+            left = self._check(node.left, source, where)
+            right = self._check(node.right, source, where)
+            if not right and isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod):
+                self._constant(node.right, source, where, divides=node)
+            return left | right
         if isinstance(node, ast.UnaryOp) and type(node.op) in _UN:
             return self._check(node.operand, source, where)
         if isinstance(node, ast.Compare) and all(type(o) in _CMP for o in node.ops):
@@ -119,6 +164,14 @@ class ObjectiveEvaluator:
             and node.func.id in _FUNCS
             and not node.keywords
         ):
+            low, high = _ARITY[node.func.id]
+            if not low <= len(node.args) <= high:
+                takes = f"{low} or more" if high > 9 else f"{low}" if low == high else "1 or 2"
+                raise SpecError(
+                    source,
+                    f"{where}.expression: {ast.unparse(node)!r}: {node.func.id} takes {takes} "
+                    f"argument{'' if takes == '1' else 's'}, not {len(node.args)}",
+                )
             used: set[str] = set()
             for a in node.args:
                 used |= self._check(a, source, where)

@@ -153,6 +153,26 @@ CAMPAIGN_CASES = {
         lambda d: d["optimizer"].update(exploration=1e308),
         ["optimizer.exploration", "100"],
     ),
+    "an objective that divides by a constant zero": (
+        lambda d: d["objectives"][0].update(expression="reactor.yield_pct / (1 - 1)"),
+        ["objectives[yield].expression", "'reactor.yield_pct / (1 - 1)' divides by zero"],
+    ),
+    "an outcome constraint with a part that cannot be computed": (
+        lambda d: d.update(
+            constraints=[
+                {"kind": "outcome", "expression": "reactor.yield_pct + log(-2)", "max": 90}
+            ]
+        ),
+        ["constraints[0].expression", "'log(-2)' cannot be computed (math domain error)"],
+    ),
+    "an objective that uses no reading": (
+        lambda d: d["objectives"][0].update(expression="2 * pi"),
+        ["objectives[yield].expression", "uses no reading", "e.g. reactor."],
+    ),
+    "a function given the wrong number of arguments": (
+        lambda d: d["objectives"][0].update(expression="max(reactor.yield_pct)"),
+        ["'max(reactor.yield_pct)': max takes 2 or more arguments, not 1"],
+    ),
     "a boolean where a number belongs (exploration: yes)": (
         lambda d: d["optimizer"].update(exploration=True),
         ["optimizer.exploration", "a boolean", "write a number"],

@@ -149,18 +149,27 @@ def campaign_notes(campaign: Any, budget: int) -> list[str]:
             f"model {opt.model} ({why}); remove {'it' if len(unused) == 1 else 'them'}"
         )
     elif "novelty" in opt.model_fields_set and opt.novelty > 0:
-        one_hot = any(p.type == "categorical" and not p.descriptors for p in campaign.parameters)
+        from .agent.backends import GPBackend
+
+        one_hot = any(
+            p.type == "categorical" and not p.descriptors and len(p.choices) > 1
+            for p in campaign.parameters
+        )
         why = None
         if opt.engine != "fast":
             why = f"engine {opt.engine}"
         elif opt.acquisition == "LCB":
             why = "acquisition LCB"
-        elif not (space.is_finite and one_hot):
-            why = "a space that is not finite or has no categorical parameter without descriptors"
+        elif not (space.is_finite and space.size <= GPBackend.MAX_CANDIDATES and one_hot):
+            why = (
+                f"this space: it applies to finite spaces of at most "
+                f"{GPBackend.MAX_CANDIDATES:,} points with a categorical parameter of 2 or more "
+                "choices and no descriptors"
+            )
         if why:
             notes.append(
-                f"optimizer.novelty is ignored with {why}: it favours untried choices of "
-                "categorical parameters in finite spaces, with the fast GP engine and EI or PI; "
+                f"optimizer.novelty is ignored with {why} (it favours untried choices of "
+                "categorical parameters in finite spaces, with the fast GP engine and EI or PI); "
                 "remove it"
             )
     if len(campaign.objectives) == 1 and campaign.objectives[0].reference is not None:

@@ -196,7 +196,9 @@ class GPBackend(Backend):
             return {}
         opts: dict[str, Any] = {"groups": groups}
         if self._candidates is not None:
-            opts.update(additive=True, output_warp="copula", novelty=self.settings.novelty)
+            opts.update(additive=True, output_warp="copula")
+            if self._acq_name() != "lcb":  # a bonus in log units: EI and PI only
+                opts["novelty"] = self.settings.novelty
         return opts
 
     def _engine_for(self, U: np.ndarray, y: np.ndarray) -> Any:

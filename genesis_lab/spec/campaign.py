@@ -315,8 +315,9 @@ class OptimizerSettings(Strict):
         ge=0,
         le=10,
         description=(
-            "finite spaces, fast GP engine, EI or PI: each categorical whose choice is untried "
-            "multiplies a candidate's expected improvement by e^novelty (decision 19); 0: off"
+            "finite spaces (up to 100,000 points), fast GP engine, EI or PI: each categorical "
+            "(one-hot, no descriptors) whose choice is untried multiplies a candidate's "
+            "expected improvement by e^novelty (decision 19); 0: off"
         ),
     )
 

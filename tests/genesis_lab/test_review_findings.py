@@ -264,7 +264,7 @@ def test_optimizer_settings_the_model_does_not_use_are_pointed_out(examples, tmp
     err = _short_run(capsys, opt(engine="skopt", novelty=1), tmp_path / "nov-skopt", 2)
     assert "optimizer.novelty is ignored with engine skopt" in err, err
     err = _short_run(capsys, opt(novelty=1), tmp_path / "nov-float", 2)
-    assert "novelty is ignored with a space that is not finite" in err, err
+    assert "novelty is ignored with this space: it applies to finite spaces" in err, err
 
 
 def test_a_negative_seed_is_refused_before_anything_is_written(examples, tmp_path, capsys):

@@ -301,6 +301,9 @@ def _drive(
                 )
             for note in runner.settle_interrupted(getattr(args, "interrupted", None)):
                 print(f"genesis-lab resume: {note}", file=sys.stderr)
+            if changed := runner.optimizer_changes():
+                ledger.note("optimizer_changed", {"text": changed})
+                print(f"genesis-lab resume: {changed}", file=sys.stderr)
             runner.reset_breaker()  # the person looked: count failures afresh
         display = ProgressDisplay(
             files.campaign.name,

@@ -232,6 +232,37 @@ class CampaignRunner:
                 dev.set_state(snap)
         return True
 
+    def optimizer_changes(self) -> str | None:
+        """On resume: how the optimizer differs from the one behind the campaign's last
+        proposal (another version of Genesis Lab, whose defaults may differ), or None."""
+        last = next(
+            (
+                e
+                for e in reversed(self.ledger.experiments())
+                if e.origin in MODEL_ORIGINS and "optimizer_config" in e.provenance
+            ),
+            None,
+        )
+        if last is None:
+            return None
+        now = self.agent.provenance()
+        was = {k: last.provenance.get(k) for k in ("optimizer", "optimizer_version")}
+        was.update(last.provenance["optimizer_config"])
+        cur = {k: now[k] for k in ("optimizer", "optimizer_version")}
+        cur.update(now["optimizer_config"])
+        diff = [
+            f"{k} {_shown(was.get(k))} -> {_shown(cur.get(k))}"
+            for k in sorted(set(was) | set(cur))
+            if was.get(k) != cur.get(k)
+        ]
+        if not diff:
+            return None
+        return (
+            f"the optimizer differs from the one that proposed experiment {last.id}: "
+            f"{'; '.join(diff)}. Recorded experiments stay as they are; new proposals come "
+            "from the optimizer as it is now"
+        )
+
     def reset_breaker(self) -> None:
         """On resume: failures so far no longer count towards ``max_consecutive_failures``
         (the breaker stopped the campaign for a person to look; resuming says they did)."""
@@ -731,3 +762,7 @@ def confirmation_summary(
         agrees_with_original=agrees,
     )
     return out
+
+
+def _shown(value: Any) -> str:
+    return "(not set)" if value is None else str(value)

@@ -53,3 +53,35 @@ def test_untried_additives_get_buchwald_b_to_a_top_yield_4x_sooner_than_random()
     assert statistics.median(agent) <= random_mean / 4, agent
     assert statistics.median(agent) <= statistics.median(off) - 3, (agent, off)
     assert within[0] >= within[1] + 6, (agent, off)
+
+
+def test_resuming_under_other_optimizer_settings_says_what_changed(tmp_path, capsys):
+    """A campaign started by a version without the bonus (its proposals recorded no
+    ``novelty``) and resumed by this one is told that the optimizer changed, and how; a plain
+    resume says nothing of the kind."""
+    import json
+    import sqlite3
+    from pathlib import Path
+
+    from genesis_lab.cli import main
+
+    if not pb.DATASETS_DIR.is_dir():
+        pytest.skip("shared/benchmarks is not beside the repository")
+    campaign = Path(__file__).resolve().parents[2] / "examples/olympus/buchwald_a.yaml"
+    out = tmp_path / "b"
+    run = ["--time-scale", "0", "--quiet"]
+    assert main(["run", campaign, "--out", out, "--max-experiments", 10, *run]) == 0
+    assert main(["resume", out, "--max-experiments", 11, *run]) == 0
+    assert "optimizer differs" not in capsys.readouterr().err
+
+    with sqlite3.connect(out / "ledger.sqlite") as db:  # as the older version recorded it
+        eid, prov = db.execute(
+            "SELECT id, provenance FROM experiments WHERE origin='model' ORDER BY id DESC"
+        ).fetchone()
+        prov = json.loads(prov)
+        del prov["optimizer_config"]["novelty"]
+        db.execute("UPDATE experiments SET provenance=? WHERE id=?", (json.dumps(prov), eid))
+    assert main(["resume", out, "--max-experiments", 12, *run]) == 0
+    err = capsys.readouterr().err
+    assert f"the optimizer differs from the one that proposed experiment {eid}" in err, err
+    assert "novelty (not set) -> 0.6" in err and "Traceback" not in err, err

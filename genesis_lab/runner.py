@@ -7,6 +7,7 @@ and rebuilds the agent by replaying the ledger.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from .documents import invalid_readings, readings_from_documents, run_completed
 from .errors import GenesisError, counted, storage_problem, store_failure_text
 from .executor import EmbeddedExecutor, RunOutcome, StopRequest
 from .lab import Lab
-from .ledger import Experiment, Ledger
+from .ledger import Experiment, Ledger, to_json
 from .objectives import compile_objectives, compile_outcome_constraints
 from .provenance import static_provenance
 from .spec import CampaignSpec
@@ -245,10 +246,10 @@ class CampaignRunner:
         )
         if last is None:
             return None
-        now = self.agent.provenance()
+        now = json.loads(to_json(self.agent.provenance()))  # as it would be stored
         was = {k: last.provenance.get(k) for k in ("optimizer", "optimizer_version")}
         was.update(last.provenance["optimizer_config"])
-        cur = {k: now[k] for k in ("optimizer", "optimizer_version")}
+        cur = {k: now.get(k) for k in ("optimizer", "optimizer_version")}
         cur.update(now["optimizer_config"])
         diff = [
             f"{k} {_shown(was.get(k))} -> {_shown(cur.get(k))}"
